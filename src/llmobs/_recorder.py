@@ -1,0 +1,311 @@
+"""The recorder: turns an ``LLMCall`` into one span, the GenAI metrics and its cost, in one place.
+
+Integrations and ``llmobs.llm_call`` only fill ``LLMCall`` objects; they call ``start`` before the request
+and ``finish`` (or ``fail``) after it, or hand a stream to ``_streams`` which finishes it when the stream
+ends. ``finish`` runs at most once per call whatever the exit path. No function here raises into user code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from . import _runtime
+from . import semconv as sc
+from ._content import capture
+from ._context import current_attributes
+from ._model import LLMCall
+from ._safety import report
+
+_perf = time.perf_counter
+_time_ns = time.time_ns
+_CLIENT = SpanKind.CLIENT
+_set_span_in_context = trace.set_span_in_context
+_attach = otel_context.attach
+_detach = otel_context.detach
+_KIND_BY_OP = {sc.OP_EMBEDDINGS: sc.KIND_EMBEDDING, sc.OP_RETRIEVAL: sc.KIND_RETRIEVAL}
+_PRIMITIVES = (str, int, float, bool)
+
+_BoundedAttributes: Any
+try:  # the SDK's attribute container, for the fast path below
+    from opentelemetry.attributes import BoundedAttributes as _BoundedAttributes
+except Exception:  # pragma: no cover
+    _BoundedAttributes = None
+
+
+def set_attributes(span: Any, attrs: dict[str, Any]) -> None:
+    """Set attributes on a span, skipping the SDK's per-value validation for values that are plainly valid.
+
+    The OpenTelemetry SDK re-validates every attribute value (about 1-2 µs each here). Values llmobs
+    computes itself are str/int/float/bool or tuples of str, so when the span is an SDK span with no value
+    length limit, those go straight into its attribute dict under the span's lock; anything else (and any
+    other span type) takes the regular ``set_attributes`` path.
+    """
+    bounded: Any = getattr(span, "_attributes", None)
+    if (
+        type(bounded) is _BoundedAttributes
+        and bounded.max_value_len is None
+        and not bounded._immutable
+        and (bounded.maxlen is None or len(bounded._dict) + len(attrs) <= bounded.maxlen)
+    ):
+        slow: dict[str, Any] | None = None
+        fast: dict[str, Any] = {}
+        for key, value in attrs.items():
+            kind = type(value)
+            if kind in _PRIMITIVES or (kind is tuple and all(type(v) is str for v in value)):
+                fast[key] = value
+            else:
+                if slow is None:
+                    slow = {}
+                slow[key] = value
+        lock = getattr(span, "_lock", None)
+        if lock is not None:
+            with lock:
+                if getattr(span, "_end_time", 1) is None:
+                    bounded._dict.update(fast)
+                    fast = {}
+            if fast:  # the span had ended: let the SDK warn as usual
+                span.set_attributes(fast)
+            if slow:
+                span.set_attributes(slow)
+            return
+    span.set_attributes(attrs)
+
+
+def error_type(exc: BaseException) -> str:
+    """A low-cardinality error identifier: the fully-qualified exception class (builtins unqualified)."""
+    cls = type(exc)
+    module = cls.__module__
+    if module in ("builtins", "__main__"):
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+def start(call: LLMCall) -> Any:
+    """Start the call's span (not yet current) and its clock. Returns the span, or None if that failed."""
+    try:
+        rt = _runtime.get()
+        # Sampling-relevant attributes go to start_span (samplers see them), the rest right after.
+        attrs: dict[str, Any] = {
+            sc.GEN_AI_OPERATION_NAME: call.operation,
+            sc.GEN_AI_PROVIDER_NAME: call.provider,
+        }
+        model = call.model
+        if model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        if call.server_address:
+            attrs[sc.SERVER_ADDRESS] = call.server_address
+            if call.server_port:
+                attrs[sc.SERVER_PORT] = call.server_port
+        more: dict[str, Any] = {sc.LLMOBS_SPAN_KIND: _KIND_BY_OP.get(call.operation, sc.KIND_LLM)}
+        if call.stream:
+            more[sc.GEN_AI_REQUEST_STREAM] = True
+        if call.params:
+            more.update(call.params)
+        if call.conversation_id:
+            more[sc.GEN_AI_CONVERSATION_ID] = call.conversation_id
+        if call.integration:
+            more[sc.LLMOBS_INTEGRATION] = call.integration
+        ctx_attrs = current_attributes()
+        if ctx_attrs:
+            more.update(ctx_attrs)
+        name = f"{call.operation} {model}" if model else call.operation
+        call._start_ns = _time_ns()
+        call._t0 = _perf()
+        span = rt.tracer.start_span(name, kind=_CLIENT, attributes=attrs, start_time=call._start_ns)
+        call._span = span
+        if span.is_recording():
+            set_attributes(span, more)
+        return span
+    except Exception as exc:
+        report("recorder.start", exc)
+        call._done = True  # nothing to finish
+        return None
+
+
+def finish(call: LLMCall, end_t: float | None = None) -> None:
+    """End the call's span and record its metrics and cost. Idempotent: only the first call counts."""
+    if call._done:
+        return
+    call._done = True
+    try:
+        _finish(call, end_t)
+    except Exception as exc:
+        report("recorder.finish", exc)
+        span = call._span
+        if span is not None:
+            try:
+                span.end()
+            except Exception:
+                pass
+
+
+def fail(call: LLMCall, exc: BaseException, end_t: float | None = None) -> None:
+    """Finish the call as failed with the user's exception (which the caller re-raises unchanged)."""
+    if call._done:
+        return
+    call.error = exc
+    finish(call, end_t)
+
+
+def _finish(call: LLMCall, end_t: float | None) -> None:
+    rt = _runtime.get()
+    span = call._span
+    now = _perf() if end_t is None else end_t
+    duration = now - call._t0
+    end_ns = call._start_ns + int(duration * 1e9)
+    recording = span is not None and span.is_recording()
+    attrs: dict[str, Any] = {}
+    if call.response_id:
+        attrs[sc.GEN_AI_RESPONSE_ID] = call.response_id
+    if call.response_model:
+        attrs[sc.GEN_AI_RESPONSE_MODEL] = call.response_model
+    exc = call.error
+    is_inference = call.operation in sc.INFERENCE_OPERATIONS
+    reasons = call.finish_reasons
+    if is_inference and (exc is not None or call.incomplete) and not reasons:
+        reasons = [sc.FINISH_ERROR]
+    if reasons:
+        attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(reasons)
+    usage = call.usage
+    if usage is not None:
+        if usage.input_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+        if usage.output_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+        if usage.cache_read_input_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_input_tokens
+        if usage.cache_write_input_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_input_tokens
+        if usage.reasoning_output_tokens is not None:
+            attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_output_tokens
+    ttfc: float | None = None
+    if call.stream:
+        if call.first_chunk_t is not None:
+            ttfc = call.first_chunk_t - call._t0
+            attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
+        attrs[sc.LLMOBS_STREAM_CHUNKS] = call.chunks
+        if call.incomplete:
+            attrs[sc.LLMOBS_STREAM_INCOMPLETE] = True
+    cost_total: float | None = None
+    if usage is not None and not usage.is_empty():
+        cost = rt.prices.cost(call.provider, call.model, usage, call.response_model)
+        if cost is None:
+            attrs[sc.LLMOBS_COST_STATUS] = sc.COST_UNPRICED
+        else:
+            cost_total = cost.total
+            attrs[sc.LLMOBS_COST_TOTAL] = cost.total
+            attrs[sc.LLMOBS_COST_INPUT] = cost.input
+            attrs[sc.LLMOBS_COST_OUTPUT] = cost.output
+            attrs[sc.LLMOBS_COST_STATUS] = sc.COST_PRICED
+            attrs[sc.LLMOBS_COST_SOURCE] = cost.source
+    if call.extra_attributes:
+        attrs.update(call.extra_attributes)
+    err_type: str | None = None
+    if exc is not None:
+        err_type = error_type(exc)
+        attrs[sc.ERROR_TYPE] = err_type
+    if rt.capture and recording:
+        _capture_content(rt, call, attrs, span)
+    if span is not None:
+        if recording:
+            set_attributes(span, attrs)
+            if exc is not None:
+                span.record_exception(exc, escaped=True)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        span.end(end_time=end_ns)
+    rt.metrics.enqueue_llm(call, duration, ttfc, cost_total, err_type)
+
+
+def _capture_content(rt: _runtime.Runtime, call: LLMCall, attrs: dict[str, Any], span: Any) -> None:
+    limit = rt.max_content_length
+    content: dict[str, Any] = {}
+    for key, value in (
+        (sc.GEN_AI_INPUT_MESSAGES, call.input_messages),
+        (sc.GEN_AI_OUTPUT_MESSAGES, call.output_messages),
+        (sc.GEN_AI_SYSTEM_INSTRUCTIONS, call.system_instructions),
+        (sc.GEN_AI_TOOL_DEFINITIONS, call.tool_definitions),
+    ):
+        if value is not None:
+            content[key] = value
+    if not content:
+        return
+    if rt.capture_on_span:
+        for key, value in content.items():
+            text = capture(value, limit)
+            if text is not None:
+                attrs[key] = text
+    if rt.capture_in_event and rt.event_logger is not None:
+        try:
+            event_attrs = {k: v for k, v in attrs.items() if not k.startswith("gen_ai.input")}
+            event_attrs[sc.GEN_AI_OPERATION_NAME] = call.operation
+            event_attrs[sc.GEN_AI_PROVIDER_NAME] = call.provider
+            if call.model:
+                event_attrs[sc.GEN_AI_REQUEST_MODEL] = call.model
+            for key, value in content.items():
+                text = capture(value, limit)
+                if text is not None:
+                    event_attrs[key] = text
+            rt.event_logger.emit(
+                event_name=sc.EVENT_INFERENCE_DETAILS,
+                attributes=event_attrs,
+                context=_set_span_in_context(span),
+            )
+        except Exception as exc:
+            report("recorder.event", exc)
+
+
+# --- the generic call flow every integration uses ------------------------------------------------------
+
+OnResult = Callable[[LLMCall, Any], Any]
+
+
+def invoke(call: LLMCall, wrapped: Callable[..., Any], args: Any, kwargs: Any, on_result: OnResult) -> Any:
+    """Run a sync API call inside its span. ``on_result(call, result)`` fills the call from the result and
+    returns what the user gets: the result itself (this function then finishes the call) or a stream proxy
+    (which finishes it when the stream ends)."""
+    span = start(call)
+    if span is None:
+        return wrapped(*args, **kwargs)
+    token = _attach(_set_span_in_context(span))
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        _detach(token)
+        fail(call, exc)
+        raise
+    _detach(token)
+    return _handle(call, result, on_result)
+
+
+async def ainvoke(call: LLMCall, wrapped: Callable[..., Any], args: Any, kwargs: Any, on_result: OnResult) -> Any:
+    """The async twin of ``invoke``: ``wrapped`` returns an awaitable."""
+    span = start(call)
+    if span is None:
+        return await wrapped(*args, **kwargs)
+    token = _attach(_set_span_in_context(span))
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        _detach(token)
+        fail(call, exc)
+        raise
+    _detach(token)
+    return _handle(call, result, on_result)
+
+
+def _handle(call: LLMCall, result: Any, on_result: OnResult) -> Any:
+    try:
+        out = on_result(call, result)
+    except Exception as exc:
+        report(f"{call.integration or 'integration'}.on_result", exc)
+        finish(call)
+        return result
+    if not call.stream or out is result:  # a stream the integration did not wrap ends here
+        finish(call)
+    return out

@@ -1,0 +1,365 @@
+"""``instrument()``, ``uninstrument()``, ``flush()`` and ``shutdown()``.
+
+Providers: an explicit ``tracer_provider=`` / ``meter_provider=`` wins; else a global provider the app already
+set is used as it is (no exporter added, nothing replaced); else llmobs creates SDK providers with the
+configured exporters and sets them as the globals, so other instrumentations (HTTP clients) export too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import wrapt
+from opentelemetry import metrics, trace
+
+from . import _runtime
+from . import instrumentation as registry
+from . import semconv as sc
+from ._config import Config, SignalExport, load_config
+from ._context import ContextSpanProcessor
+from ._cost import PriceBook
+from ._runtime import Runtime
+from ._safety import report
+from .version import __version__
+
+logger = logging.getLogger("llmobs")
+
+_lock = threading.RLock()
+
+
+class _State:
+    def __init__(self, config: Config, runtime: Runtime, tracer_provider: Any, meter_provider: Any,
+                 logger_provider: Any) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.logger_provider = logger_provider
+        self.integrations: dict[str, registry.Integration] = {}
+        self.active = True
+
+
+_state: _State | None = None
+# Providers llmobs created and made global (kept across uninstrument/instrument: globals cannot be unset).
+_owned: dict[str, Any] = {}
+# Set by the pytest plugin: providers every instrument() call must use while a test runs.
+_test_providers: tuple[Any, Any] | None = None
+
+
+def is_instrumented() -> bool:
+    return _state is not None
+
+
+def instrument(
+    *,
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Any = None,
+    exporter: Any = None,
+    metrics_exporter: Any = None,
+    capture_content: bool | str | None = None,
+    integrations: Any = None,
+    disabled_integrations: Any = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    prices: Any = None,
+    prices_file: str | None = None,
+    metrics_layout: str | None = None,
+    max_content_length: int | None = None,
+) -> None:
+    """Set up export and instrument every supported library that is installed.
+
+    Each argument falls back to its environment variable (see docs/configuration.md). Idempotent: while
+    llmobs is instrumented, further calls change nothing (call ``uninstrument()`` first to reconfigure).
+    Raises ``llmobs.ConfigError`` for a setting it cannot use; it never raises for anything else.
+    """
+    global _state
+    with _lock:
+        if _state is not None:
+            logger.debug("llmobs.instrument(): already instrumented; call uninstrument() to reconfigure")
+            return
+        config = load_config(
+            service_name=service_name, endpoint=endpoint, protocol=protocol, headers=headers,
+            exporter=exporter, metrics_exporter=metrics_exporter, capture_content=capture_content,
+            integrations=integrations, disabled_integrations=disabled_integrations,
+            known_integrations=registry.names(), tracer_provider=tracer_provider,
+            meter_provider=meter_provider, prices=prices, prices_file=prices_file,
+            metrics_layout=metrics_layout, max_content_length=max_content_length,
+        )
+        if config.sdk_disabled:
+            logger.debug("llmobs.instrument(): OTEL_SDK_DISABLED is true; doing nothing")
+            return
+        price_book = PriceBook(config.prices, config.prices_file, file_setting=config.prices_file_setting)
+        try:
+            tp, mp, lp = _providers(config)
+            runtime = Runtime(
+                tp.get_tracer(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL),
+                mp.get_meter(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL),
+                price_book,
+                capture_on_span=config.capture_on_span,
+                capture_in_event=config.capture_in_event,
+                max_content_length=config.max_content_length,
+                metrics_layout=config.metrics_layout,
+                event_logger=lp.get_logger(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL)
+                if lp is not None else None,
+            )
+        except Exception as exc:  # an SDK we do not understand: leave the app untouched
+            report("instrument", exc)
+            return
+        price_book.warm()
+        state = _State(config, runtime, tp, mp, lp)
+        old = _runtime.set_current(runtime)
+        if old is not None:
+            old.metrics.stop()
+        _state = state
+        for name in registry.names():
+            if config.enabled_integrations is not None and name not in config.enabled_integrations:
+                continue
+            if name in config.disabled_integrations:
+                continue
+            _install(state, name)
+
+
+def _install(state: _State, name: str) -> None:
+    library = registry.library_of(name)
+
+    def on_import(module: Any) -> None:
+        with _lock:
+            if not state.active or name in state.integrations or _state is not state:
+                return
+            try:
+                integration = registry.load(name)
+                integration.patch(module)
+                state.integrations[name] = integration
+            except Exception as exc:
+                report(f"instrument {name}", exc)
+
+    wrapt.register_post_import_hook(on_import, library)
+
+
+def instrumented_integrations() -> list[str]:
+    state = _state
+    return sorted(state.integrations) if state is not None else []
+
+
+def uninstrument() -> None:
+    """Remove every patch (the originals are restored exactly) and stop recording through llmobs's runtime.
+
+    Safe to call twice or without ``instrument()``. Providers llmobs created stay global (OpenTelemetry
+    globals cannot be unset) and are reused by a later ``instrument()``; ``shutdown()`` ends them.
+    """
+    global _state
+    with _lock:
+        state, _state = _state, None
+        if state is None:
+            return
+        state.active = False
+        for name, integration in list(state.integrations.items()):
+            try:
+                integration.unpatch()
+            except Exception as exc:
+                report(f"uninstrument {name}", exc)
+        state.integrations.clear()
+        if _runtime.peek() is state.runtime:
+            _runtime.set_current(None)
+        state.runtime.metrics.stop()
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Export what is buffered now. Returns within about ``timeout`` seconds, True if everything went out."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    runtime = _runtime.peek()
+    if runtime is not None:
+        runtime.metrics.drain()
+    state = _state
+    providers = []
+    if state is not None:
+        providers = [state.tracer_provider, state.meter_provider, state.logger_provider]
+    else:
+        providers = [trace.get_tracer_provider(), metrics.get_meter_provider(), _owned.get("logs")]
+    ok = True
+    for provider in providers:
+        remaining = deadline - time.monotonic()
+        if provider is None or remaining <= 0:
+            ok = ok and provider is None
+            continue
+        force_flush = getattr(provider, "force_flush", None)
+        if force_flush is None:
+            continue
+        ok = _bounded(lambda f=force_flush, r=remaining: f(int(r * 1000)), remaining) and ok
+    return ok
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Uninstrument, flush, and shut down the providers llmobs created; bounded by ``timeout`` seconds."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    flush(timeout)
+    uninstrument()
+    for key in ("traces", "metrics", "logs"):
+        provider = _owned.get(key)
+        remaining = deadline - time.monotonic()
+        if provider is None:
+            continue
+        if remaining <= 0:
+            break
+        _bounded(provider.shutdown, remaining)
+
+
+def _bounded(fn: Any, timeout: float) -> bool:
+    """Run ``fn`` on a daemon thread and wait at most ``timeout`` seconds: a dead collector cannot hang us."""
+    result: list[Any] = []
+
+    def run() -> None:
+        try:
+            result.append(fn())
+        except Exception as exc:
+            report("flush", exc)
+            result.append(False)
+
+    thread = threading.Thread(target=run, name="llmobs-flush", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0] is not False)
+
+
+# --- providers ----------------------------------------------------------------------------------------------
+
+def _providers(config: Config) -> tuple[Any, Any, Any]:
+    if _test_providers is not None:
+        tp, mp = _test_providers
+        return tp, mp, None
+    tp = config.tracer_provider or _global_tracer_provider() or _owned.get("traces") or _new_tracer_provider(config)
+    if getattr(tp, "_llmobs_context_processor", False) is False and hasattr(tp, "add_span_processor"):
+        tp.add_span_processor(ContextSpanProcessor())
+        try:
+            tp._llmobs_context_processor = True
+        except Exception:
+            pass
+    mp = config.meter_provider or _global_meter_provider() or _owned.get("metrics") or _new_meter_provider(config)
+    lp = None
+    if config.capture_in_event:
+        lp = _global_logger_provider() or _owned.get("logs") or _new_logger_provider(config)
+    return tp, mp, lp
+
+
+def _global_tracer_provider() -> Any:
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, trace.ProxyTracerProvider):
+        return None
+    return provider
+
+
+def _global_meter_provider() -> Any:
+    provider = metrics.get_meter_provider()
+    if type(provider).__name__ in ("_ProxyMeterProvider", "ProxyMeterProvider"):
+        return None
+    return provider
+
+
+def _global_logger_provider() -> Any:
+    from opentelemetry import _logs
+
+    provider = _logs.get_logger_provider()
+    if type(provider).__name__ in ("ProxyLoggerProvider", "_ProxyLoggerProvider"):
+        return None
+    return provider
+
+
+def _resource(config: Config) -> Any:
+    from opentelemetry.sdk.resources import Resource
+
+    attrs = {"service.name": config.service_name} if config.service_name else {}
+    return Resource.create(attrs)
+
+
+def _new_tracer_provider(config: Config) -> Any:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=_resource(config))
+    for name in config.traces.exporters:
+        provider.add_span_processor(BatchSpanProcessor(_span_exporter(name, config.traces)))
+    trace.set_tracer_provider(provider)
+    _owned["traces"] = provider
+    return provider
+
+
+def _new_meter_provider(config: Config) -> Any:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    readers = [PeriodicExportingMetricReader(_metric_exporter(n, config.metrics)) for n in config.metrics.exporters]
+    provider = MeterProvider(resource=_resource(config), metric_readers=readers)
+    metrics.set_meter_provider(provider)
+    _owned["metrics"] = provider
+    return provider
+
+
+def _new_logger_provider(config: Config) -> Any:
+    from opentelemetry import _logs
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    provider = LoggerProvider(resource=_resource(config))
+    for name in config.traces.exporters:
+        provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(name, config.traces)))
+    _logs.set_logger_provider(provider)
+    _owned["logs"] = provider
+    return provider
+
+
+def _logs_url(signal: SignalExport) -> str:
+    if signal.protocol == "grpc" or not signal.endpoint.endswith("/v1/traces"):
+        return signal.endpoint
+    return signal.endpoint[: -len("/v1/traces")] + "/v1/logs"
+
+
+def _span_exporter(name: str, signal: SignalExport) -> Any:
+    if name == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    if signal.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+
+        return GrpcSpanExporter(endpoint=signal.endpoint, insecure=signal.endpoint.startswith("http://"),
+                                headers=signal.headers or None, timeout=signal.timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=signal.endpoint, headers=signal.headers or None, timeout=signal.timeout_s)
+
+
+def _metric_exporter(name: str, signal: SignalExport) -> Any:
+    if name == "console":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+        return ConsoleMetricExporter()
+    if signal.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter as GrpcMetricExporter,
+        )
+
+        return GrpcMetricExporter(endpoint=signal.endpoint, insecure=signal.endpoint.startswith("http://"),
+                                  headers=signal.headers or None, timeout=signal.timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    return OTLPMetricExporter(endpoint=signal.endpoint, headers=signal.headers or None, timeout=signal.timeout_s)
+
+
+def _log_exporter(name: str, signal: SignalExport) -> Any:
+    if name == "console":
+        from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+
+        return ConsoleLogRecordExporter()
+    if signal.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
+
+        return GrpcLogExporter(endpoint=signal.endpoint, insecure=signal.endpoint.startswith("http://"),
+                               headers=signal.headers or None, timeout=signal.timeout_s)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+    return OTLPLogExporter(endpoint=_logs_url(signal), headers=signal.headers or None, timeout=signal.timeout_s)

@@ -1,0 +1,198 @@
+"""Stream proxies: the span lives as long as the stream, and ends exactly once on every exit path.
+
+A proxy wraps the provider's stream object with ``wrapt.ObjectProxy``, so ``isinstance`` checks, attributes
+and helper methods of the original keep working. Per chunk it does the least it can: one clock read, a
+counter, and the integration's accumulator (which reassembles text, tool calls and usage). The span ends:
+- when the stream is exhausted (complete);
+- when the stream raises (ERROR, with what arrived so far);
+- on ``close()`` / ``aclose()`` / leaving a ``with`` block early (incomplete);
+- when the proxy is garbage-collected unfinished, e.g. after ``break`` (incomplete, ended at the last chunk).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any
+
+import wrapt
+
+from . import _recorder
+from ._model import LLMCall
+from ._safety import report
+
+_perf = time.perf_counter
+
+
+class StreamAccumulator:
+    """Per-provider stream state. ``add`` sees every chunk and returns True when the chunk carried content
+    (the first such chunk sets time-to-first-chunk); ``finish`` writes what was gathered into the call."""
+
+    __slots__ = ()
+
+    def add(self, chunk: Any) -> bool:
+        return True
+
+    def finish(self, call: LLMCall) -> None:
+        return None
+
+
+def _end(proxy: Any, exc: BaseException | None, complete: bool, end_t: float | None = None) -> None:
+    call: LLMCall = proxy._self_call
+    if call._done:
+        return
+    try:
+        proxy._self_acc.finish(call)
+    except Exception as err:
+        report(f"{call.integration or 'stream'}.accumulator.finish", err)
+    if not complete:
+        call.incomplete = True
+    if exc is not None:
+        _recorder.fail(call, exc, end_t)
+    else:
+        _recorder.finish(call, end_t)
+
+
+class SyncStreamProxy(wrapt.ObjectProxy):
+    def __init__(self, wrapped: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_acc = accumulator
+        self._self_add = accumulator.add
+        # Iterate the stream itself when it is an iterator (one generator layer less per chunk).
+        self._self_it = wrapped if hasattr(type(wrapped), "__next__") else None
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        it = self._self_it
+        if it is None:
+            it = self._self_it = iter(self.__wrapped__)
+        try:
+            chunk = next(it)
+        except StopIteration:
+            _end(self, None, True)
+            raise
+        except BaseException as exc:
+            _end(self, exc, False)
+            raise
+        call = self._self_call
+        t = _perf()
+        call.chunks += 1
+        call.last_chunk_t = t
+        try:
+            if self._self_add(chunk) and call.first_chunk_t is None:
+                call.first_chunk_t = t
+        except Exception as exc:
+            report(f"{call.integration or 'stream'}.accumulator.add", exc)
+        return chunk
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            _end(self, None, False)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            _end(self, None, False)
+
+    def __del__(self) -> None:
+        try:
+            call = self._self_call
+        except Exception:
+            return
+        if not call._done:
+            _end(self, None, False, call.last_chunk_t)
+
+
+class AsyncStreamProxy(wrapt.ObjectProxy):
+    def __init__(self, wrapped: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
+        super().__init__(wrapped)
+        self._self_call = call
+        self._self_acc = accumulator
+        self._self_add = accumulator.add
+        self._self_it = wrapped if hasattr(type(wrapped), "__anext__") else None
+
+    def __aiter__(self) -> Any:
+        return self
+
+    async def __anext__(self) -> Any:
+        it = self._self_it
+        if it is None:
+            it = self._self_it = self.__wrapped__.__aiter__()
+        try:
+            chunk = await it.__anext__()
+        except StopAsyncIteration:
+            _end(self, None, True)
+            raise
+        except BaseException as exc:
+            _end(self, exc, False)
+            raise
+        call = self._self_call
+        t = _perf()
+        call.chunks += 1
+        call.last_chunk_t = t
+        try:
+            if self._self_add(chunk) and call.first_chunk_t is None:
+                call.first_chunk_t = t
+        except Exception as exc:
+            report(f"{call.integration or 'stream'}.accumulator.add", exc)
+        return chunk
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            _end(self, None, False)
+
+    def close(self) -> Any:
+        """Mirror the wrapped ``close``: awaitable if it is, plain otherwise."""
+        try:
+            result = self.__wrapped__.close()
+        except BaseException:
+            _end(self, None, False)
+            raise
+        if inspect.isawaitable(result):
+            return self._self_await_then_end(result)
+        _end(self, None, False)
+        return result
+
+    def aclose(self) -> Any:
+        closer = getattr(self.__wrapped__, "aclose", None)
+        if closer is None:
+            return self.close()
+        return self._self_await_then_end(closer())
+
+    async def _self_await_then_end(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        finally:
+            _end(self, None, False)
+
+    def __del__(self) -> None:
+        try:
+            call = self._self_call
+        except Exception:
+            return
+        if not call._done:
+            _end(self, None, False, call.last_chunk_t)
+
+
+def wrap_stream(stream: Any, call: LLMCall, accumulator: StreamAccumulator | None = None) -> Any:
+    """Wrap a provider stream (sync or async, chosen by its protocol) so the call ends with the stream."""
+    acc = accumulator if accumulator is not None else StreamAccumulator()
+    if hasattr(stream, "__aiter__") and not hasattr(stream, "__iter__"):
+        return AsyncStreamProxy(stream, call, acc)
+    return SyncStreamProxy(stream, call, acc)
