@@ -30,8 +30,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._errors import ConfigError
 from ._model import Usage
@@ -71,8 +70,9 @@ PROVIDER_IDS: dict[str, tuple[str, ...]] = {
 _MODEL_PREFIXES = ("publishers/google/models/", "models/")
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+class Cost(NamedTuple):
+    """USD; ``source`` is "genai-prices" or "user"."""
+
     total: float
     input: float
     output: float

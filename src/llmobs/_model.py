@@ -60,6 +60,7 @@ class LLMCall:
     """
 
     __slots__ = (
+        "_ctx_attrs",
         "_done",
         "_end_ns",
         "_span",
@@ -135,3 +136,4 @@ class LLMCall:
         self._start_ns = 0
         self._end_ns: int | None = None
         self._done = False
+        self._ctx_attrs: dict[str, Any] | None = None

@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import _runtime
 from . import semconv as sc
 from ._content import capture
-from ._context import current_attributes
+from ._context import _attrs as _context_attrs
 from ._model import LLMCall
 from ._safety import report
 
@@ -87,10 +87,12 @@ def error_type(exc: BaseException) -> str:
 
 
 def start(call: LLMCall) -> Any:
-    """Start the call's span (not yet current) and its clock. Returns the span, or None if that failed."""
+    """Start the call's span (not yet current) and its clock. Returns the span, or None if that failed.
+
+    Only the sampling-relevant attributes go to ``start_span`` (samplers see them); the rest are set with
+    the response attributes in ``finish``, in one pass."""
     try:
-        rt = _runtime.get()
-        # Sampling-relevant attributes go to start_span (samplers see them), the rest right after.
+        rt = _runtime._current or _runtime.get()
         attrs: dict[str, Any] = {
             sc.GEN_AI_OPERATION_NAME: call.operation,
             sc.GEN_AI_PROVIDER_NAME: call.provider,
@@ -102,25 +104,14 @@ def start(call: LLMCall) -> Any:
             attrs[sc.SERVER_ADDRESS] = call.server_address
             if call.server_port:
                 attrs[sc.SERVER_PORT] = call.server_port
-        more: dict[str, Any] = {sc.LLMOBS_SPAN_KIND: _KIND_BY_OP.get(call.operation, sc.KIND_LLM)}
-        if call.stream:
-            more[sc.GEN_AI_REQUEST_STREAM] = True
-        if call.params:
-            more.update(call.params)
-        if call.conversation_id:
-            more[sc.GEN_AI_CONVERSATION_ID] = call.conversation_id
-        if call.integration:
-            more[sc.LLMOBS_INTEGRATION] = call.integration
-        ctx_attrs = current_attributes()
-        if ctx_attrs:
-            more.update(ctx_attrs)
-        name = f"{call.operation} {model}" if model else call.operation
+        call._ctx_attrs = _context_attrs.get()
         call._start_ns = _time_ns()
         call._t0 = _perf()
-        span = rt.tracer.start_span(name, kind=_CLIENT, attributes=attrs, start_time=call._start_ns)
+        span = rt.tracer.start_span(
+            f"{call.operation} {model}" if model else call.operation, kind=_CLIENT, attributes=attrs,
+            start_time=call._start_ns,
+        )
         call._span = span
-        if span.is_recording():
-            set_attributes(span, more)
         return span
     except Exception as exc:
         report("recorder.start", exc)
@@ -154,13 +145,23 @@ def fail(call: LLMCall, exc: BaseException, end_t: float | None = None) -> None:
 
 
 def _finish(call: LLMCall, end_t: float | None) -> None:
-    rt = _runtime.get()
+    rt = _runtime._current or _runtime.get()
     span = call._span
     now = _perf() if end_t is None else end_t
     duration = now - call._t0
     end_ns = call._start_ns + int(duration * 1e9)
     recording = span is not None and span.is_recording()
-    attrs: dict[str, Any] = {}
+    attrs: dict[str, Any] = {sc.LLMOBS_SPAN_KIND: _KIND_BY_OP.get(call.operation, sc.KIND_LLM)}
+    if call.stream:
+        attrs[sc.GEN_AI_REQUEST_STREAM] = True
+    if call.params:
+        attrs.update(call.params)
+    if call.conversation_id:
+        attrs[sc.GEN_AI_CONVERSATION_ID] = call.conversation_id
+    if call.integration:
+        attrs[sc.LLMOBS_INTEGRATION] = call.integration
+    if call._ctx_attrs:
+        attrs.update(call._ctx_attrs)
     if call.response_id:
         attrs[sc.GEN_AI_RESPONSE_ID] = call.response_id
     if call.response_model:
