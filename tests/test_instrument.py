@@ -220,3 +220,35 @@ def test_no_network_at_import_or_instrument():
 
 def test_registry_names_include_registered(fake_integration):
     assert "fakellm" in instrumentation.names()
+
+
+def test_process_exit_is_bounded_with_a_hung_collector():
+    """No explicit shutdown: the interpreter exits within llmobs's exit timeout even though the collector
+    accepts connections and never answers (the SDK's own exit hook could wait 30 s and more)."""
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    from tests.support.subproc import ROOT
+
+    code = textwrap.dedent("""
+        import socket, threading
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(64)
+        port = srv.getsockname()[1]
+        conns = []
+        threading.Thread(target=lambda: [conns.append(srv.accept()) for _ in range(64)], daemon=True).start()
+        import llmobs
+        llmobs.instrument(endpoint=f"http://127.0.0.1:{port}")
+        for _ in range(50):
+            with llmobs.llm_call(provider="openai", model="gpt-4o-mini") as call:
+                call.record_usage(3, 4)
+        print("done", flush=True)
+    """)
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}, cwd=str(ROOT))
+    elapsed = time.perf_counter() - t
+    assert proc.returncode == 0, proc.stderr
+    assert "done" in proc.stdout
+    assert elapsed < 3.0 + 3.0  # exit timeout plus interpreter start-up and imports

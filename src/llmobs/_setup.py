@@ -7,6 +7,7 @@ configured exporters and sets them as the globals, so other instrumentations (HT
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -45,8 +46,20 @@ class _State:
 _state: _State | None = None
 # Providers llmobs created and made global (kept across uninstrument/instrument: globals cannot be unset).
 _owned: dict[str, Any] = {}
+_shut_down: set[int] = set()
 # Set by the pytest plugin: providers every instrument() call must use while a test runs.
 _test_providers: tuple[Any, Any] | None = None
+# At interpreter exit, the providers llmobs created get this long to flush (the SDK's own exit hook is
+# turned off for them: with a collector that accepts connections and never answers it can block for 30 s+).
+EXIT_TIMEOUT_S = 3.0
+_atexit_registered = False
+
+
+def _register_atexit() -> None:
+    global _atexit_registered
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(lambda: shutdown(timeout=EXIT_TIMEOUT_S))
 
 
 def is_instrumented() -> bool:
@@ -206,6 +219,9 @@ def shutdown(timeout: float = 5.0) -> None:
             continue
         if remaining <= 0:
             break
+        if id(provider) in _shut_down:
+            continue
+        _shut_down.add(id(provider))
         _bounded(provider.shutdown, remaining)
 
 
@@ -280,7 +296,8 @@ def _new_tracer_provider(config: Config) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=_resource(config))
+    provider = TracerProvider(resource=_resource(config), shutdown_on_exit=False)
+    _register_atexit()
     for name in config.traces.exporters:
         provider.add_span_processor(BatchSpanProcessor(_span_exporter(name, config.traces)))
     trace.set_tracer_provider(provider)
@@ -293,7 +310,8 @@ def _new_meter_provider(config: Config) -> Any:
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
     readers = [PeriodicExportingMetricReader(_metric_exporter(n, config.metrics)) for n in config.metrics.exporters]
-    provider = MeterProvider(resource=_resource(config), metric_readers=readers)
+    provider = MeterProvider(resource=_resource(config), metric_readers=readers, shutdown_on_exit=False)
+    _register_atexit()
     metrics.set_meter_provider(provider)
     _owned["metrics"] = provider
     return provider
@@ -304,7 +322,8 @@ def _new_logger_provider(config: Config) -> Any:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-    provider = LoggerProvider(resource=_resource(config))
+    provider = LoggerProvider(resource=_resource(config), shutdown_on_exit=False)
+    _register_atexit()
     for name in config.traces.exporters:
         provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(name, config.traces)))
     _logs.set_logger_provider(provider)
