@@ -236,3 +236,52 @@ def test_time_values_are_monotonic(instrumented, client):
     list(client.stream("hi"))
     call = only_call(instrumented)
     assert t <= call.span.start_time <= call.span.end_time
+
+
+# --- one API call, one LLM span (scenario 10) ---------------------------------------------------------------
+
+def test_an_instrumented_call_inside_llm_call_is_not_counted_twice(instrumented, client):
+    import llmobs
+
+    with llmobs.llm_call(provider="fakeai", model="fake-1") as call:
+        client.complete("inner")  # e.g. a raw SDK call the user also wrapped by hand
+        call.record_usage(10, 5)
+    assert len(instrumented.llm_calls()) == 1
+    client.complete("after")  # suppression ended with the block
+    assert len(instrumented.llm_calls()) == 2
+
+
+def test_nested_patched_methods_give_one_span_and_suppression_never_leaks(instrumented, client, monkeypatch):
+    import llmobs
+    from tests.support import fakellm
+
+    llmobs.uninstrument()
+    original = fakellm.Client.complete
+    inner_streams = []
+
+    def complete_via_stream(self, prompt, **kwargs):  # an SDK method implemented on another patched one
+        inner_streams.append(list(self.stream(prompt)))
+        return original(self, prompt, **kwargs)
+
+    monkeypatch.setattr(fakellm.Client, "complete", complete_via_stream)
+    llmobs.instrument(integrations=["fakellm"])
+    try:
+        with pytest.raises(TypeError):
+            client.complete("x", bogus=1)  # fails inside: suppression must be reset
+        client.complete("y")
+        assert len(inner_streams) == 2  # the inner patched method really ran
+        names = [c.span.name for c in instrumented.llm_calls()]
+        assert names == ["chat fake-1", "chat fake-1"]
+        assert [c.stream for c in instrumented.llm_calls()] == [False, False]
+        list(client.stream("z"))  # outside any call: recorded
+        assert len(instrumented.llm_calls()) == 3
+    finally:
+        llmobs.uninstrument()  # before monkeypatch restores the original method
+
+
+async def test_suppression_is_per_task(instrumented, client):
+    async def one(i):
+        return await client.acomplete(f"q{i}")
+
+    await asyncio.gather(*(one(i) for i in range(4)))
+    assert len(instrumented.llm_calls()) == 4  # concurrent siblings never suppress each other

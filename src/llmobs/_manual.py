@@ -390,7 +390,7 @@ class LLMCallHandle:
     propagates unchanged.
     """
 
-    __slots__ = ("_token", "call")
+    __slots__ = ("_flight", "_token", "call")
 
     def __init__(
         self,
@@ -433,6 +433,7 @@ class LLMCallHandle:
                 if isinstance(system_instructions, str) else system_instructions
             )
         self._token: Any = None
+        self._flight: Any = None
 
     @property
     def span(self) -> Any:
@@ -490,9 +491,13 @@ class LLMCallHandle:
         span = _recorder.start(self.call)
         if span is not None:
             self._token = otel_context.attach(trace.set_span_in_context(span))
+            self._flight = _recorder._in_flight.set(self.call)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        flight, self._flight = self._flight, None
+        if flight is not None:
+            _recorder._in_flight.reset(flight)
         token, self._token = self._token, None
         if token is not None:
             otel_context.detach(token)

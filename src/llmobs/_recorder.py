@@ -7,6 +7,7 @@ ends. ``finish`` runs at most once per call whatever the exit path. No function 
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,11 @@ _CLIENT = SpanKind.CLIENT
 _set_span_in_context = trace.set_span_in_context
 _attach = otel_context.attach
 _detach = otel_context.detach
+# The LLM call whose API request is in flight in this context. A patched API entered while one is in flight
+# (an SDK method that calls another patched method, or an instrumented client inside ``llmobs.llm_call``)
+# is passed through unrecorded: one API call, one LLM span. It is reset when the request returns, so it
+# never outlives the call that set it (a stream's iteration happens outside it).
+_in_flight: contextvars.ContextVar[LLMCall | None] = contextvars.ContextVar("llmobs_llm_in_flight", default=None)
 _KIND_BY_OP = {sc.OP_EMBEDDINGS: sc.KIND_EMBEDDING, sc.OP_RETRIEVAL: sc.KIND_RETRIEVAL}
 _PRIMITIVES = (str, int, float, bool)
 
@@ -270,32 +276,42 @@ def invoke(call: LLMCall, wrapped: Callable[..., Any], args: Any, kwargs: Any, o
     """Run a sync API call inside its span. ``on_result(call, result)`` fills the call from the result and
     returns what the user gets: the result itself (this function then finishes the call) or a stream proxy
     (which finishes it when the stream ends)."""
+    if _in_flight.get() is not None:
+        return wrapped(*args, **kwargs)
     span = start(call)
     if span is None:
         return wrapped(*args, **kwargs)
     token = _attach(_set_span_in_context(span))
+    flight = _in_flight.set(call)
     try:
         result = wrapped(*args, **kwargs)
     except BaseException as exc:
+        _in_flight.reset(flight)
         _detach(token)
         fail(call, exc)
         raise
+    _in_flight.reset(flight)
     _detach(token)
     return _handle(call, result, on_result)
 
 
 async def ainvoke(call: LLMCall, wrapped: Callable[..., Any], args: Any, kwargs: Any, on_result: OnResult) -> Any:
     """The async twin of ``invoke``: ``wrapped`` returns an awaitable."""
+    if _in_flight.get() is not None:
+        return await wrapped(*args, **kwargs)
     span = start(call)
     if span is None:
         return await wrapped(*args, **kwargs)
     token = _attach(_set_span_in_context(span))
+    flight = _in_flight.set(call)
     try:
         result = await wrapped(*args, **kwargs)
     except BaseException as exc:
+        _in_flight.reset(flight)
         _detach(token)
         fail(call, exc)
         raise
+    _in_flight.reset(flight)
     _detach(token)
     return _handle(call, result, on_result)
 
