@@ -13,12 +13,14 @@ Each figure is the minimum over several rounds of the mean time per operation, i
 - ``integration_call_overhead``: an integration-style wrapped call (``_recorder.invoke``) vs the raw call.
 - ``stream_chunk_overhead``: per chunk, a 50-chunk stream through ``SyncStreamProxy`` (with an accumulator
   that inspects each chunk) vs iterating the raw stream.
+- ``import_llmobs_ms`` / ``instrument_ms``: start-up cost in a fresh interpreter.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -188,6 +190,26 @@ def proxied_stream_without_span() -> None:
         pass
 
 
+def startup_ms() -> dict[str, float]:
+    """``import llmobs`` and ``llmobs.instrument()`` wall time in a fresh interpreter (median of 5)."""
+    import subprocess
+
+    code = (
+        "import time; t=time.perf_counter(); import llmobs; a=time.perf_counter();"
+        "llmobs.instrument(endpoint='http://127.0.0.1:9'); b=time.perf_counter();"
+        "print((a-t)*1e3, (b-a)*1e3)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    runs = []
+    for _ in range(5):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+        runs.append(tuple(float(x) for x in out.stdout.split()))
+    return {
+        "import_llmobs_ms": statistics.median(r[0] for r in runs),
+        "instrument_ms": statistics.median(r[1] for r in runs),
+    }
+
+
 def main() -> None:
     rt = setup()
     drain = rt.metrics.drain
@@ -210,6 +232,8 @@ def main() -> None:
     prox = per_op(proxied_stream, N_STREAMS, after=drain, timed_after=False)
     results["stream_chunk_overhead_us"] = (prox_nospan - raw_s) / CHUNKS
     results["stream_total_overhead_per_50_chunk_stream_us"] = prox - raw_s
+
+    results.update(startup_ms())
 
     width = max(len(k) for k in results)
     for key, value in results.items():

@@ -13,7 +13,6 @@ import threading
 import time
 from typing import Any
 
-import wrapt
 from opentelemetry import metrics, trace
 
 from . import _runtime
@@ -123,7 +122,6 @@ def instrument(
         except Exception as exc:  # an SDK we do not understand: leave the app untouched
             report("instrument", exc)
             return
-        price_book.warm()
         state = _State(config, runtime, tp, mp, lp)
         old = _runtime.set_current(runtime)
         if old is not None:
@@ -135,6 +133,7 @@ def instrument(
             if name in config.disabled_integrations:
                 continue
             _install(state, name)
+        price_book.warm()  # last: its background import competes with ours for the GIL
 
 
 def _install(state: _State, name: str) -> None:
@@ -150,6 +149,8 @@ def _install(state: _State, name: str) -> None:
                 state.integrations[name] = integration
             except Exception as exc:
                 report(f"instrument {name}", exc)
+
+    import wrapt  # imported here: wrapt pulls in asyncio, ~60 ms that `import llmobs` should not pay
 
     wrapt.register_post_import_hook(on_import, library)
 

@@ -14,8 +14,6 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-import wrapt
-
 from .._safety import report
 
 _MISSING = object()
@@ -38,6 +36,8 @@ class Patcher:
             if not hasattr(parent, attr):
                 return False
             original = vars(parent).get(attr, _MISSING) if hasattr(parent, "__dict__") else _MISSING
+            import wrapt
+
             wrapt.wrap_function_wrapper(parent, attr, wrapper)
             self._applied.append((parent, attr, original))
             return True
