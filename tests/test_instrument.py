@@ -252,3 +252,36 @@ def test_process_exit_is_bounded_with_a_hung_collector():
     assert proc.returncode == 0, proc.stderr
     assert "done" in proc.stdout
     assert elapsed < 3.0 + 3.0  # exit timeout plus interpreter start-up and imports
+
+
+@pytest.mark.parametrize("signal", ["traces", "metrics", "logs"])
+@pytest.mark.parametrize(("name", "protocol"), [("otlp", "http/protobuf"), ("otlp", "grpc"), ("console", "grpc")])
+def test_every_exporter_kind_can_be_built_without_network(signal, name, protocol):
+    from llmobs._config import SignalExport
+    from llmobs._setup import _exporter
+
+    endpoint = "http://127.0.0.1:9" if protocol == "grpc" else "http://127.0.0.1:9/v1/traces"
+    exporter = _exporter(signal, name, SignalExport((name,), endpoint, protocol, {"x-team": "ml"}, 2.0))
+    expected = {"console": "Console", "otlp": "OTLP"}[name]
+    assert type(exporter).__name__.startswith(expected)
+    if name == "otlp" and protocol == "http/protobuf":
+        assert exporter._endpoint.endswith("/v1/logs" if signal == "logs" else "/v1/traces")
+
+
+def test_event_only_content_goes_out_as_otlp_log_records():
+    out = run_py("""
+        import json
+        from llmobs._devserver import DevServer
+        with DevServer() as server:
+            import llmobs
+            llmobs.instrument(endpoint=server.endpoint, capture_content="EVENT_ONLY")
+            with llmobs.llm_call(provider="openai", model="gpt-4o-mini", input_messages="hi") as call:
+                call.record_usage(1, 1)
+            llmobs.flush(timeout=10)
+            ok = server.sink.wait_for_event("gen_ai.client.inference.operation.details", timeout=10)
+            server.sink.wait_for_spans(1, timeout=10)
+            span_has_content = any("gen_ai.input.messages" in s.attributes for s in server.sink.spans)
+            llmobs.shutdown()
+        print(json.dumps({"ok": ok, "span_has_content": span_has_content}))
+    """)
+    assert out == {"ok": True, "span_has_content": False}

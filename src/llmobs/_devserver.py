@@ -46,6 +46,7 @@ def _value(v: Any) -> Any:
 class Sink:
     spans: list[ReceivedSpan] = field(default_factory=list)
     metric_names: set[str] = field(default_factory=set)
+    event_names: list[str] = field(default_factory=list)
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
@@ -86,6 +87,22 @@ class Sink:
                         self.metric_names.add(m.name)
             self.requests += 1
             self.arrived.notify_all()
+
+    def add_logs(self, body: bytes) -> None:
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+        req = ExportLogsServiceRequest()
+        req.ParseFromString(body)
+        with self.arrived:
+            for rl in req.resource_logs:
+                for sl in rl.scope_logs:
+                    self.event_names.extend(r.event_name for r in sl.log_records)
+            self.requests += 1
+            self.arrived.notify_all()
+
+    def wait_for_event(self, name: str, timeout: float = 10.0) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: name in self.event_names, timeout)
 
     def wait_for_spans(self, count: int, timeout: float = 10.0) -> bool:
         with self.arrived:
@@ -170,7 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.sink.add_traces(body)
             elif self.path == "/v1/metrics":
                 self.sink.add_metrics(body)
-            elif self.path != "/v1/logs":
+            elif self.path == "/v1/logs":
+                self.sink.add_logs(body)
+            else:
                 self.send_error(404)
                 return
         except Exception as exc:

@@ -300,7 +300,7 @@ def _new_tracer_provider(config: Config) -> Any:
     provider = TracerProvider(resource=_resource(config), shutdown_on_exit=False)
     _register_atexit()
     for name in config.traces.exporters:
-        provider.add_span_processor(BatchSpanProcessor(_span_exporter(name, config.traces)))
+        provider.add_span_processor(BatchSpanProcessor(_exporter("traces", name, config.traces)))
     trace.set_tracer_provider(provider)
     _owned["traces"] = provider
     return provider
@@ -310,7 +310,7 @@ def _new_meter_provider(config: Config) -> Any:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    readers = [PeriodicExportingMetricReader(_metric_exporter(n, config.metrics)) for n in config.metrics.exporters]
+    readers = [PeriodicExportingMetricReader(_exporter("metrics", n, config.metrics)) for n in config.metrics.exporters]
     provider = MeterProvider(resource=_resource(config), metric_readers=readers, shutdown_on_exit=False)
     _register_atexit()
     metrics.set_meter_provider(provider)
@@ -326,7 +326,7 @@ def _new_logger_provider(config: Config) -> Any:
     provider = LoggerProvider(resource=_resource(config), shutdown_on_exit=False)
     _register_atexit()
     for name in config.traces.exporters:
-        provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(name, config.traces)))
+        provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", name, config.traces)))
     _logs.set_logger_provider(provider)
     _owned["logs"] = provider
     return provider
@@ -338,48 +338,39 @@ def _logs_url(signal: SignalExport) -> str:
     return signal.endpoint[: -len("/v1/traces")] + "/v1/logs"
 
 
-def _span_exporter(name: str, signal: SignalExport) -> Any:
+# signal -> (console exporter, OTLP/gRPC exporter, OTLP/HTTP exporter), as "module:Class"; imported on use.
+_EXPORTERS = {
+    "traces": (
+        "opentelemetry.sdk.trace.export:ConsoleSpanExporter",
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter:OTLPSpanExporter",
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter:OTLPSpanExporter",
+    ),
+    "metrics": (
+        "opentelemetry.sdk.metrics.export:ConsoleMetricExporter",
+        "opentelemetry.exporter.otlp.proto.grpc.metric_exporter:OTLPMetricExporter",
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter:OTLPMetricExporter",
+    ),
+    "logs": (
+        "opentelemetry.sdk._logs.export:ConsoleLogRecordExporter",
+        "opentelemetry.exporter.otlp.proto.grpc._log_exporter:OTLPLogExporter",
+        "opentelemetry.exporter.otlp.proto.http._log_exporter:OTLPLogExporter",
+    ),
+}
+
+
+def _exporter(signal_name: str, name: str, signal: SignalExport) -> Any:
+    import importlib
+
+    console, grpc, http = _EXPORTERS[signal_name]
+    target = console if name == "console" else grpc if signal.protocol == "grpc" else http
+    module, _, cls_name = target.partition(":")
+    cls = getattr(importlib.import_module(module), cls_name)
     if name == "console":
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-        return ConsoleSpanExporter()
+        return cls()
+    kwargs: dict[str, Any] = {"headers": signal.headers or None, "timeout": signal.timeout_s}
     if signal.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
-
-        return GrpcSpanExporter(endpoint=signal.endpoint, insecure=signal.endpoint.startswith("http://"),
-                                headers=signal.headers or None, timeout=signal.timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    return OTLPSpanExporter(endpoint=signal.endpoint, headers=signal.headers or None, timeout=signal.timeout_s)
-
-
-def _metric_exporter(name: str, signal: SignalExport) -> Any:
-    if name == "console":
-        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-
-        return ConsoleMetricExporter()
-    if signal.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter as GrpcMetricExporter,
-        )
-
-        return GrpcMetricExporter(endpoint=signal.endpoint, insecure=signal.endpoint.startswith("http://"),
-                                  headers=signal.headers or None, timeout=signal.timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-    return OTLPMetricExporter(endpoint=signal.endpoint, headers=signal.headers or None, timeout=signal.timeout_s)
-
-
-def _log_exporter(name: str, signal: SignalExport) -> Any:
-    if name == "console":
-        from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
-
-        return ConsoleLogRecordExporter()
-    if signal.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
-
-        return GrpcLogExporter(endpoint=signal.endpoint, insecure=signal.endpoint.startswith("http://"),
-                               headers=signal.headers or None, timeout=signal.timeout_s)
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-
-    return OTLPLogExporter(endpoint=_logs_url(signal), headers=signal.headers or None, timeout=signal.timeout_s)
+        kwargs["insecure"] = signal.endpoint.startswith("http://")
+        endpoint = signal.endpoint
+    else:
+        endpoint = _logs_url(signal) if signal_name == "logs" else signal.endpoint
+    return cls(endpoint=endpoint, **kwargs)

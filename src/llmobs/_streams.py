@@ -53,14 +53,41 @@ def _end(proxy: Any, exc: BaseException | None, complete: bool, end_t: float | N
         _recorder.finish(call, end_t)
 
 
-class SyncStreamProxy(wrapt.ObjectProxy):
-    def __init__(self, wrapped: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
+def _record_chunk(proxy: Any, chunk: Any) -> None:
+    call: LLMCall = proxy._self_call
+    t = _perf()
+    call.chunks += 1
+    call.last_chunk_t = t
+    try:
+        if proxy._self_add(chunk) and call.first_chunk_t is None:
+            call.first_chunk_t = t
+    except Exception as exc:
+        report(f"{call.integration or 'stream'}.accumulator.add", exc)
+
+
+class _StreamProxy(wrapt.ObjectProxy):
+    """What the sync and async proxies share: state, and ending an abandoned stream when collected."""
+
+    def __init__(self, wrapped: Any, call: LLMCall, accumulator: StreamAccumulator, next_method: str) -> None:
         super().__init__(wrapped)
         self._self_call = call
         self._self_acc = accumulator
         self._self_add = accumulator.add
         # Iterate the stream itself when it is an iterator (one generator layer less per chunk).
-        self._self_it = wrapped if hasattr(type(wrapped), "__next__") else None
+        self._self_it = wrapped if hasattr(type(wrapped), next_method) else None
+
+    def __del__(self) -> None:
+        try:
+            call = self._self_call
+        except Exception:
+            return
+        if not call._done:
+            _end(self, None, False, call.last_chunk_t)
+
+
+class SyncStreamProxy(_StreamProxy):
+    def __init__(self, wrapped: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
+        super().__init__(wrapped, call, accumulator, "__next__")
 
     def __iter__(self) -> Any:
         return self
@@ -77,15 +104,7 @@ class SyncStreamProxy(wrapt.ObjectProxy):
         except BaseException as exc:
             _end(self, exc, False)
             raise
-        call = self._self_call
-        t = _perf()
-        call.chunks += 1
-        call.last_chunk_t = t
-        try:
-            if self._self_add(chunk) and call.first_chunk_t is None:
-                call.first_chunk_t = t
-        except Exception as exc:
-            report(f"{call.integration or 'stream'}.accumulator.add", exc)
+        _record_chunk(self, chunk)
         return chunk
 
     def __enter__(self) -> Any:
@@ -104,22 +123,10 @@ class SyncStreamProxy(wrapt.ObjectProxy):
         finally:
             _end(self, None, False)
 
-    def __del__(self) -> None:
-        try:
-            call = self._self_call
-        except Exception:
-            return
-        if not call._done:
-            _end(self, None, False, call.last_chunk_t)
 
-
-class AsyncStreamProxy(wrapt.ObjectProxy):
+class AsyncStreamProxy(_StreamProxy):
     def __init__(self, wrapped: Any, call: LLMCall, accumulator: StreamAccumulator) -> None:
-        super().__init__(wrapped)
-        self._self_call = call
-        self._self_acc = accumulator
-        self._self_add = accumulator.add
-        self._self_it = wrapped if hasattr(type(wrapped), "__anext__") else None
+        super().__init__(wrapped, call, accumulator, "__anext__")
 
     def __aiter__(self) -> Any:
         return self
@@ -136,15 +143,7 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
         except BaseException as exc:
             _end(self, exc, False)
             raise
-        call = self._self_call
-        t = _perf()
-        call.chunks += 1
-        call.last_chunk_t = t
-        try:
-            if self._self_add(chunk) and call.first_chunk_t is None:
-                call.first_chunk_t = t
-        except Exception as exc:
-            report(f"{call.integration or 'stream'}.accumulator.add", exc)
+        _record_chunk(self, chunk)
         return chunk
 
     async def __aenter__(self) -> Any:
@@ -180,14 +179,6 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
             return await awaitable
         finally:
             _end(self, None, False)
-
-    def __del__(self) -> None:
-        try:
-            call = self._self_call
-        except Exception:
-            return
-        if not call._done:
-            _end(self, None, False, call.last_chunk_t)
 
 
 def wrap_stream(stream: Any, call: LLMCall, accumulator: StreamAccumulator | None = None) -> Any:
