@@ -14,6 +14,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(python=["3.10", "3.11", "3.12", "3.13"])
+def tests_matrix(session: nox.Session) -> None:
+    """The suite on every supported Python that is installed (missing interpreters are skipped)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")

@@ -29,7 +29,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from llmobs._cost import PriceBook  # noqa: E402
 from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -37,6 +36,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 import llmobs  # noqa: E402
 from llmobs import _recorder, _runtime  # noqa: E402
+from llmobs._cost import PriceBook  # noqa: E402
 from llmobs._model import LLMCall, Usage  # noqa: E402
 from llmobs._runtime import Runtime  # noqa: E402
 from llmobs._streams import StreamAccumulator, SyncStreamProxy  # noqa: E402

@@ -183,13 +183,13 @@ def test_metrics_latest_layout():
 
 
 def test_metrics_count_every_call_even_when_spans_are_not_sampled():
-    from llmobs._cost import PriceBook
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
     from llmobs import _runtime
+    from llmobs._cost import PriceBook
     from llmobs._runtime import Runtime
 
     reader = InMemoryMetricReader()
@@ -244,3 +244,71 @@ def test_instrumentation_fault_never_changes_the_users_result(llmobs_capture, mo
         result = "user value"
     assert result == "user value"
     assert len(llmobs_capture.spans) == 1  # the span still ended
+
+
+# --- the attribute fast path never bypasses what the SDK would enforce ------------------------------------
+
+def _runtime_with(tp):
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    from llmobs import _runtime
+    from llmobs._cost import PriceBook
+    from llmobs._runtime import Runtime
+
+    rt = Runtime(tp.get_tracer("t"), MeterProvider().get_meter("t"), PriceBook(), capture_on_span=True)
+    return _runtime, rt
+
+
+def test_attribute_length_limit_is_respected():
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    tp = TracerProvider(span_limits=SpanLimits(max_span_attribute_length=8))
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    runtime_mod, rt = _runtime_with(tp)
+    old = runtime_mod.set_current(rt)
+    try:
+        with llmobs.llm_call(provider="openai", model="gpt-4o") as call:
+            call.set_response(id="chatcmpl-0123456789")
+            call.record_output("a long completion text")
+    finally:
+        runtime_mod.set_current(old)
+        rt.metrics.stop()
+    attrs = exporter.get_finished_spans()[0].attributes
+    assert attrs["gen_ai.response.id"] == "chatcmpl"
+    assert len(attrs["gen_ai.output.messages"]) == 8
+
+
+def test_values_the_fast_path_does_not_know_get_the_sdks_treatment(llmobs_capture):
+    odd = {"custom.list": [1, 2], "custom.map": {"k": "v"}, "custom.none": None, "custom.obj": object()}
+    with llmobs.llm_call(provider="openai", model="gpt-4o", attributes=odd) as call:
+        call.set_response(id="x")
+    attrs = llmobs_capture.llm_calls()[0].attributes
+    reference = llmobs_capture.tracer_provider.get_tracer("ref").start_span("ref")
+    reference.set_attributes(odd)
+    reference.end()
+    expected = dict(reference.attributes)
+    assert {k: attrs.get(k) for k in odd if k in attrs} == expected
+    assert attrs["custom.list"] == (1, 2)  # converted by the SDK, not stored as a list
+    assert attrs["gen_ai.response.id"] == "x"
+
+
+def test_attribute_count_limit_is_respected():
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    tp = TracerProvider(span_limits=SpanLimits(max_span_attributes=6))
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    runtime_mod, rt = _runtime_with(tp)
+    old = runtime_mod.set_current(rt)
+    try:
+        with llmobs.llm_call(provider="openai", model="gpt-4o", temperature=0.1, max_tokens=5) as call:
+            call.record_usage(1, 2)
+    finally:
+        runtime_mod.set_current(old)
+        rt.metrics.stop()
+    assert len(exporter.get_finished_spans()[0].attributes) == 6
