@@ -285,3 +285,32 @@ def test_event_only_content_goes_out_as_otlp_log_records():
         print(json.dumps({"ok": ok, "span_has_content": span_has_content}))
     """)
     assert out == {"ok": True, "span_has_content": False}
+
+
+def test_forked_child_keeps_recording_and_pricing():
+    out = run_py("""
+        import json, os, sys
+        from llmobs._devserver import DevServer
+        with DevServer() as server:
+            import llmobs
+            llmobs.instrument(endpoint=server.endpoint)
+            with llmobs.llm_call(provider="openai", model="gpt-4o-mini") as call:  # parent: worker running
+                call.record_usage(1, 1)
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                with llmobs.llm_call(provider="openai", model="gpt-4o") as call:
+                    call.record_usage(1000, 10)
+                ok = llmobs.flush(timeout=5)
+                os.write(w, json.dumps({"flushed": ok, "cost": call.span.attributes.get("llmobs.cost.total_usd")}).encode())
+                os._exit(0)
+            os.waitpid(pid, 0)
+            child = json.loads(os.read(r, 4096))
+            server.sink.wait_for_spans(2, timeout=10)
+            names = sorted(s.name for s in server.sink.spans)
+            llmobs.shutdown()
+        print(json.dumps({"child": child, "names": names}))
+    """)
+    assert out["child"]["flushed"] is True
+    assert out["child"]["cost"] > 0
+    assert out["names"] == ["chat gpt-4o", "chat gpt-4o-mini"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -120,6 +121,17 @@ _snapshot: Any = None
 _genai_version = ""
 # (genai provider id, model ref) -> (Rates or None, valid until epoch seconds)
 _resolved: dict[tuple[str, str], tuple[Rates | None, float]] = {}
+
+
+def _after_fork_in_child() -> None:
+    global _loader, _load_lock
+    _load_lock = threading.Lock()
+    if not _loaded.is_set():
+        _loader = None  # the parent's loader thread does not exist here: start our own when needed
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _load() -> None:

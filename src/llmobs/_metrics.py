@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
@@ -22,8 +23,25 @@ _QUEUE_MAX = 100_000
 _INTERVAL_S = 0.1
 
 
+_instances: weakref.WeakSet[Metrics] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's worker thread does not exist in the child, and a lock it held is held forever here.
+    for metrics in list(_instances):
+        metrics._lock = threading.Lock()
+        metrics._thread = None
+        metrics._pid = os.getpid()
+        metrics._queue.clear()  # the parent records these
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Metrics:
     def __init__(self, meter: Any, layout: str) -> None:
+        _instances.add(self)
         self.layout = layout
         self._queue: deque[tuple[Any, ...]] = deque(maxlen=_QUEUE_MAX)
         self._lock = threading.Lock()
@@ -101,12 +119,9 @@ class Metrics:
     # --- worker side ---------------------------------------------------------------------------------
     def _start(self) -> None:
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's worker does not exist here
-                self._pid = os.getpid()
-                self._thread = None
-                self._lock = threading.Lock()
-            if self._thread is not None:
+            if self._thread is not None and self._pid == os.getpid():
                 return
+            self._pid = os.getpid()
             self._stop.clear()
             thread = threading.Thread(target=self._run, name="llmobs-metrics", daemon=True)
             self._thread = thread
