@@ -15,12 +15,13 @@ def test_demo_prints_what_the_receiver_saw():
     proc = subprocess.run([sys.executable, "-m", "llmobs", "demo"], capture_output=True, text=True, timeout=120,
                           env=env, cwd=str(ROOT))
     assert proc.returncode == 0, proc.stderr
+    assert "already shutdown" not in proc.stderr + proc.stdout  # shutdown, then the exit hook: quiet
     out = proc.stdout
     assert "invoke_workflow support-bot" in out
     assert "execute_tool get_order_status" in out
     assert "chat claude-sonnet-4-5" in out and "ttft" in out
     assert "ERROR TimeoutError" in out
-    assert "unpriced" in out  # the local model
+    assert "unpriced" in out and "-*" in out  # the local model: unpriced, never $0
     assert "score helpfulness" in out
     assert "user=user-42" in out
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith(("openai ", "anthropic "))}

@@ -139,13 +139,14 @@ class Sink:
         lines = [header, "-" * len(header)]
         for (provider, model), spans in sorted(rows.items()):
             durations = sorted(s.duration_s for s in spans)
-            cost = sum(float(s.attributes.get("llmobs.cost.total_usd", 0.0)) for s in spans)
+            priced = [float(s.attributes["llmobs.cost.total_usd"]) for s in spans if "llmobs.cost.total_usd" in s.attributes]
             unpriced = any(s.attributes.get("llmobs.cost.status") == "unpriced" for s in spans)
+            cost_text = (f"{sum(priced):.6f}" if priced else "-") + ("*" if unpriced else "")
             lines.append(
                 f"{provider:<12} {model:<26} {len(spans):>5} {sum(1 for s in spans if s.status_code == 2):>6} "
                 f"{sum(int(s.attributes.get('gen_ai.usage.input_tokens', 0)) for s in spans):>7} "
                 f"{sum(int(s.attributes.get('gen_ai.usage.output_tokens', 0)) for s in spans):>7} "
-                f"{(f'{cost:.6f}' + ('*' if unpriced else '')):>10} {durations[len(durations) // 2]:>7.3f}"
+                f"{cost_text:>10} {durations[len(durations) // 2]:>7.3f}"
             )
         return "\n".join(lines)
 

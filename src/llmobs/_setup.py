@@ -198,6 +198,8 @@ def flush(timeout: float = 5.0) -> bool:
     ok = True
     for provider in providers:
         remaining = deadline - time.monotonic()
+        if provider is not None and id(provider) in _shut_down:
+            continue
         if provider is None or remaining <= 0:
             ok = ok and provider is None
             continue

@@ -152,10 +152,9 @@ class Capture:
         self.stop()
 
     def reset(self) -> None:
-        """Forget what was captured so far."""
+        """Forget the spans captured so far. Metrics are cumulative for the whole capture."""
         self._drain()
         self.exporter.clear()
-        self.metric_reader.get_metrics_data()  # cumulative points stay; callers compare deltas if needed
 
     def _drain(self) -> None:
         current = _runtime.peek()
