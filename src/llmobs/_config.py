@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -56,7 +56,6 @@ class Config:
     sdk_disabled: bool
     tracer_provider: Any = None
     meter_provider: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def capture_on_span(self) -> bool:

@@ -118,7 +118,6 @@ _load_lock = threading.Lock()
 _loaded = threading.Event()
 _loader: threading.Thread | None = None
 _snapshot: Any = None
-_genai_version = ""
 # (genai provider id, model ref) -> (Rates or None, valid until epoch seconds)
 _resolved: dict[tuple[str, str], tuple[Rates | None, float]] = {}
 
@@ -135,15 +134,13 @@ if hasattr(os, "register_at_fork"):
 
 
 def _load() -> None:
-    global _snapshot, _genai_version
+    global _snapshot
     try:
-        import genai_prices
         from genai_prices import data_snapshot
 
         snapshot = data_snapshot.get_snapshot()
         _ = snapshot.providers  # the bundled data module is imported here
         _snapshot = snapshot
-        _genai_version = getattr(genai_prices, "__version__", "")
     except Exception as exc:  # genai-prices missing or broken: only user prices apply
         report("prices.load", exc)
     finally:
@@ -358,10 +355,6 @@ class PriceBook:
                 if (scoped is not None and scoped.startswith(prefix)) or name.startswith(prefix):
                     return rates
         return None
-
-    @property
-    def table_version(self) -> str:
-        return _genai_version
 
 
 _MISSING: Any = object()
