@@ -61,3 +61,80 @@ def test_record_scrubs_secrets_and_replays_offline(tmp_path, server, httplib):
         replayed = http.post(url, json={"model": "gpt-4o-mini"},
                              headers={"Authorization": "Bearer another-key"}).json()
     assert replayed == recorded
+
+
+def test_the_documented_pytest_recording_setup(pytester):
+    """conftest vcr_config() + @pytest.mark.vcr, recorded once against a local server, replayed with the
+    server gone and no key: exactly what docs/testing.md tells users to do."""
+    pytester.makeconftest(
+        """
+        import pytest
+        import llmobs.testing
+
+        @pytest.fixture(scope="module")
+        def vcr_config():
+            return llmobs.testing.vcr_config()
+        """
+    )
+    pytester.makepyfile(
+        test_chat="""
+        import json, os, threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import httpx2
+        import pytest
+        import llmobs
+
+        class Provider(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.dumps({"usage": {"prompt_tokens": 7, "completion_tokens": 3}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        PORT = int(os.environ["FAKE_PORT"])
+
+        @pytest.fixture
+        def provider():
+            if os.environ.get("SERVER") != "on":
+                yield
+                return
+            srv = ThreadingHTTPServer(("127.0.0.1", PORT), Provider)
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            yield
+            srv.shutdown()
+            srv.server_close()
+
+        @pytest.mark.vcr
+        def test_chat(provider, llmobs_capture):
+            key = os.environ.get("API_KEY", "")
+            with llmobs.llm_call(provider="openai", model="gpt-4o-mini") as call:
+                reply = httpx2.post(f"http://127.0.0.1:{PORT}/v1/chat/completions",
+                                    json={"model": "gpt-4o-mini"},
+                                    headers={"Authorization": f"Bearer {key}"}).json()
+                call.record_usage(reply["usage"]["prompt_tokens"], reply["usage"]["completion_tokens"])
+            llmobs_capture.assert_llm_call(model="gpt-4o-mini", input_tokens=7, output_tokens=3)
+        """
+    )
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pytester._monkeypatch.setenv("FAKE_PORT", str(port))
+    pytester._monkeypatch.setenv("SERVER", "on")
+    pytester._monkeypatch.setenv("API_KEY", SECRET)
+    recorded = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--record-mode=once")
+    recorded.assert_outcomes(passed=1)
+    cassettes = list(pytester.path.rglob("*.yaml"))
+    assert len(cassettes) == 1
+    assert SECRET not in cassettes[0].read_text()
+
+    pytester._monkeypatch.setenv("SERVER", "off")
+    pytester._monkeypatch.delenv("API_KEY")
+    replayed = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--record-mode=none")
+    replayed.assert_outcomes(passed=1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["pytester"]
-
 
 def test_fixture_captures_and_isolates(pytester):
     pytester.makepyfile(
