@@ -98,9 +98,10 @@ def test_an_existing_global_tracer_provider_is_used_not_replaced():
         app_tp.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(app_tp)
         import llmobs
-        llmobs.instrument(exporter="otlp", endpoint="http://127.0.0.1:9")  # must not add an exporter
+        llmobs.instrument(exporter="otlp", metrics_exporter="none", endpoint="http://127.0.0.1:9")  # no exporter added
         with llmobs.llm_call(provider="openai", model="gpt-4o-mini") as call:
             call.record_usage(3, 4)
+        llmobs.flush()
         processors = app_tp._active_span_processor._span_processors
         print(json.dumps({
             "same": trace.get_tracer_provider() is app_tp,
@@ -306,6 +307,7 @@ def test_forked_child_keeps_recording_and_pricing():
                 os._exit(0)
             os.waitpid(pid, 0)
             child = json.loads(os.read(r, 4096))
+            llmobs.flush()
             server.sink.wait_for_spans(2, timeout=10)
             names = sorted(s.name for s in server.sink.spans)
             llmobs.shutdown()

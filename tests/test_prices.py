@@ -234,3 +234,34 @@ def test_a_broken_price_table_means_unpriced_not_an_error(monkeypatch):
     monkeypatch.setattr(_cost, "_snapshot", Broken())
     monkeypatch.setattr(_cost, "_resolved", {})
     assert PriceBook().cost("openai", "gpt-4o", Usage(1, 1)) is None
+
+
+def test_no_caller_waits_for_the_price_table():
+    """A call ending while the table is still loading returns at once; its span ends, priced, from the
+    loader thread with the end time measured when the call ended."""
+    out = run_py("""
+        import json, time
+        import llmobs
+        from llmobs import _cost
+        from llmobs.testing import capture
+        real_load = _cost._load
+        def slow_load():
+            time.sleep(0.5)
+            real_load()
+        _cost._load = slow_load
+        with capture() as cap:
+            llmobs._runtime.get().prices.warm()
+            t = time.perf_counter()
+            with llmobs.llm_call(provider="openai", model="gpt-4o") as call:
+                call.record_usage(1000, 100)
+            call_s = time.perf_counter() - t
+            pending_before = len(cap.exporter.get_finished_spans())
+            (rc,) = cap.llm_calls()  # waits for the loader
+            duration_s = (rc.span.end_time - rc.span.start_time) / 1e9
+        print(json.dumps({"call_s": call_s, "pending_before": pending_before, "cost": rc.cost,
+                          "duration_s": duration_s}))
+    """)
+    assert out["call_s"] < 0.1
+    assert out["pending_before"] == 0  # not ended yet: the loader ends it
+    assert out["cost"] == pytest.approx((1000 * 2.5 + 100 * 10) / 1e6)
+    assert out["duration_s"] < 0.1  # the span's end is when the call ended, not when it was priced

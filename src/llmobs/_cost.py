@@ -30,7 +30,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from ._errors import ConfigError
@@ -44,6 +44,7 @@ SOURCE_GENAI_PRICES = "genai-prices"
 _PER_MILLION = 1_000_000.0
 _CACHE_MAX = 4096
 _LOAD_WAIT_S = 10.0
+_FORK_WAIT_S = 3.0
 _FIELDS = ("input", "output", "cache_read", "cache_write")
 
 # gen_ai.provider.name -> genai-prices provider ids to try, in order.
@@ -116,6 +117,10 @@ class Rates:
 
 _load_lock = threading.Lock()
 _loaded = threading.Event()
+# Calls that ended while the table was loading: finished by the loader thread once it has loaded, so no
+# caller ever waits for the table. ``_drained`` is set when they have run.
+_pending: list[Callable[[], None]] = []
+_drained = threading.Event()
 _loader: threading.Thread | None = None
 _snapshot: Any = None
 # (genai provider id, model ref) -> (Rates or None, valid until epoch seconds)
@@ -123,14 +128,24 @@ _resolved: dict[tuple[str, str], tuple[Rates | None, float]] = {}
 
 
 def _after_fork_in_child() -> None:
-    global _loader, _load_lock
+    global _loader, _load_lock, _loaded, _drained
     _load_lock = threading.Lock()
+    _pending.clear()  # the parent finishes its own calls
     if not _loaded.is_set():
         _loader = None  # the parent's loader thread does not exist here: start our own when needed
+        _loaded = threading.Event()
+        _drained = threading.Event()
+
+
+def _before_fork() -> None:
+    # A fork while the loader is importing genai-prices would leave the child's import locks held by a
+    # thread that does not exist there; wait (briefly) for the load to finish first.
+    if _loader is not None and not _loaded.is_set():
+        _drained.wait(_FORK_WAIT_S)
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def _load() -> None:
@@ -144,7 +159,34 @@ def _load() -> None:
     except Exception as exc:  # genai-prices missing or broken: only user prices apply
         report("prices.load", exc)
     finally:
-        _loaded.set()
+        with _load_lock:
+            _loaded.set()
+            pending = list(_pending)
+            _pending.clear()
+        for fn in pending:
+            try:
+                fn()
+            except Exception as exc:
+                report("prices.deferred", exc)
+        _drained.set()
+
+
+def defer(fn: Callable[[], None]) -> bool:
+    """Run ``fn`` on the loader thread once the table has loaded. False (and nothing queued) if it already
+    has: the caller runs ``fn`` itself."""
+    with _load_lock:
+        if _loaded.is_set():
+            return False
+        _pending.append(fn)
+    _start_loader()
+    return True
+
+
+def wait_ready(timeout: float) -> bool:
+    """Wait until the table has loaded and deferred calls have finished (True), or ``timeout`` passes."""
+    if _loader is None and not _pending:
+        return True
+    return _drained.wait(max(timeout, 0.0))
 
 
 def _start_loader() -> None:
@@ -305,6 +347,14 @@ class PriceBook:
         """Start loading the bundled table in the background (no network). Idempotent."""
         if self._use_genai:
             _start_loader()
+
+    def ready(self) -> bool:
+        """True when ``cost()`` will not wait for the table."""
+        return not self._use_genai or _loaded.is_set()
+
+    def defer(self, fn: Callable[[], None]) -> bool:
+        """Queue ``fn`` to run when the table has loaded; False if it is ready now (run ``fn`` yourself)."""
+        return self._use_genai and defer(fn)
 
     def cost(self, provider: str | None, model: str | None, usage: Usage,
              response_model: str | None = None) -> Cost | None:

@@ -199,6 +199,26 @@ def _finish(call: LLMCall, end_t: float | None) -> None:
         attrs[sc.LLMOBS_STREAM_CHUNKS] = call.chunks
         if call.incomplete:
             attrs[sc.LLMOBS_STREAM_INCOMPLETE] = True
+    if usage is not None and not usage.is_empty() and not rt.prices.ready():
+        # The price table is still loading (the first calls after start-up): end the span from the loader
+        # thread once it has loaded, with the end time measured now. The caller never waits.
+        def later() -> None:
+            try:
+                _complete(rt, call, span, attrs, recording, duration, end_ns, ttfc)
+            except Exception as exc:
+                report("recorder.finish", exc)
+                if span is not None:
+                    span.end(end_time=end_ns)
+
+        if rt.prices.defer(later):
+            return
+    _complete(rt, call, span, attrs, recording, duration, end_ns, ttfc)
+
+
+def _complete(rt: _runtime.Runtime, call: LLMCall, span: Any, attrs: dict[str, Any], recording: bool,
+              duration: float, end_ns: int, ttfc: float | None) -> None:
+    usage = call.usage
+    exc = call.error
     cost_total: float | None = None
     if usage is not None and not usage.is_empty():
         cost = rt.prices.cost(call.provider, call.model, usage, call.response_model)
@@ -223,7 +243,7 @@ def _finish(call: LLMCall, end_t: float | None) -> None:
         if recording:
             set_attributes(span, attrs)
             if exc is not None:
-                span.record_exception(exc, escaped=True)
+                span.record_exception(exc, escaped=True, timestamp=end_ns)
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
         span.end(end_time=end_ns)
     rt.metrics.enqueue_llm(call, duration, ttfc, cost_total, err_type)

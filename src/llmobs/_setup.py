@@ -185,7 +185,11 @@ def uninstrument() -> None:
 
 def flush(timeout: float = 5.0) -> bool:
     """Export what is buffered now. Returns within about ``timeout`` seconds, True if everything went out."""
+    from . import _cost
+
     deadline = time.monotonic() + max(timeout, 0.0)
+    # Calls that ended while the price table was loading are finished by the loader: let them end first.
+    ready = _cost.wait_ready(deadline - time.monotonic())
     runtime = _runtime.peek()
     if runtime is not None:
         runtime.metrics.drain()
@@ -207,7 +211,7 @@ def flush(timeout: float = 5.0) -> bool:
         if force_flush is None:
             continue
         ok = _bounded(lambda f=force_flush, r=remaining: f(int(r * 1000)), remaining) and ok
-    return ok
+    return ok and ready
 
 
 def shutdown(timeout: float = 5.0) -> None:

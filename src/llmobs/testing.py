@@ -157,6 +157,9 @@ class Capture:
         self.exporter.clear()
 
     def _drain(self) -> None:
+        from . import _cost
+
+        _cost.wait_ready(30.0)  # calls that ended while the price table was loading end on its thread
         current = _runtime.peek()
         for runtime in {id(self.runtime): self.runtime, id(current): current}.values():
             if runtime is not None:
