@@ -134,6 +134,7 @@ class Capture:
         return self
 
     def stop(self) -> None:
+        self._drain()  # calls still waiting for the price table end in this capture, not after it
         saved, self._saved = self._saved, None
         prior_state = saved[2] if saved is not None else None
         if _setup._state is not prior_state:
