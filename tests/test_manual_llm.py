@@ -248,35 +248,41 @@ def test_instrumentation_fault_never_changes_the_users_result(llmobs_capture, mo
 
 # --- the attribute fast path never bypasses what the SDK would enforce ------------------------------------
 
-def _runtime_with(tp):
+def _one_span_with_limits(limits, body):
+    """Run ``body`` (which makes one LLM call) against a provider with these span limits; return the span."""
     from opentelemetry.sdk.metrics import MeterProvider
-
-    from llmobs import _runtime
-    from llmobs._cost import PriceBook
-    from llmobs._runtime import Runtime
-
-    rt = Runtime(tp.get_tracer("t"), MeterProvider().get_meter("t"), PriceBook(), capture_on_span=True)
-    return _runtime, rt
-
-
-def test_attribute_length_limit_is_respected():
-    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+    from llmobs import _cost, _runtime
+    from llmobs._cost import PriceBook
+    from llmobs._runtime import Runtime
+
     exporter = InMemorySpanExporter()
-    tp = TracerProvider(span_limits=SpanLimits(max_span_attribute_length=8))
+    tp = TracerProvider(span_limits=limits)
     tp.add_span_processor(SimpleSpanProcessor(exporter))
-    runtime_mod, rt = _runtime_with(tp)
-    old = runtime_mod.set_current(rt)
+    rt = Runtime(tp.get_tracer("t"), MeterProvider().get_meter("t"), PriceBook(), capture_on_span=True)
+    old = _runtime.set_current(rt)
     try:
+        body()
+        _cost.wait_ready(30)
+    finally:
+        _runtime.set_current(old)
+        rt.metrics.stop()
+    (span,) = exporter.get_finished_spans()
+    return span
+
+
+def test_attribute_length_limit_is_respected():
+    from opentelemetry.sdk.trace import SpanLimits
+
+    def body():
         with llmobs.llm_call(provider="openai", model="gpt-4o") as call:
             call.set_response(id="chatcmpl-0123456789")
             call.record_output("a long completion text")
-    finally:
-        runtime_mod.set_current(old)
-        rt.metrics.stop()
-    attrs = exporter.get_finished_spans()[0].attributes
+
+    attrs = _one_span_with_limits(SpanLimits(max_span_attribute_length=8), body).attributes
     assert attrs["gen_ai.response.id"] == "chatcmpl"
     assert len(attrs["gen_ai.output.messages"]) == 8
 
@@ -296,19 +302,10 @@ def test_values_the_fast_path_does_not_know_get_the_sdks_treatment(llmobs_captur
 
 
 def test_attribute_count_limit_is_respected():
-    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace import SpanLimits
 
-    exporter = InMemorySpanExporter()
-    tp = TracerProvider(span_limits=SpanLimits(max_span_attributes=6))
-    tp.add_span_processor(SimpleSpanProcessor(exporter))
-    runtime_mod, rt = _runtime_with(tp)
-    old = runtime_mod.set_current(rt)
-    try:
+    def body():
         with llmobs.llm_call(provider="openai", model="gpt-4o", temperature=0.1, max_tokens=5) as call:
             call.record_usage(1, 2)
-    finally:
-        runtime_mod.set_current(old)
-        rt.metrics.stop()
-    assert len(exporter.get_finished_spans()[0].attributes) == 6
+
+    assert len(_one_span_with_limits(SpanLimits(max_span_attributes=6), body).attributes) == 6
