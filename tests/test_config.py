@@ -18,6 +18,7 @@ def test_defaults():
     assert c.traces.protocol == "http/protobuf"
     assert c.traces.endpoint == "http://localhost:4318/v1/traces"
     assert c.metrics.endpoint == "http://localhost:4318/v1/metrics"
+    assert c.logs.endpoint == "http://localhost:4318/v1/logs"
     assert c.capture_mode == "NO_CONTENT"
     assert c.enabled_integrations is None
     assert c.metrics_layout == "v1.41"
@@ -29,6 +30,7 @@ def test_env_endpoints_protocol_headers():
         "OTEL_SERVICE_NAME": "svc",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/",
         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://metrics:9000/custom",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://logs:9001/in",
         "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer%20abc,x-team=ml",
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x-team=traces",
         "OTEL_EXPORTER_OTLP_TIMEOUT": "2500",
@@ -36,6 +38,7 @@ def test_env_endpoints_protocol_headers():
     assert c.service_name == "svc"
     assert c.traces.endpoint == "http://collector:4318/v1/traces"
     assert c.metrics.endpoint == "http://metrics:9000/custom"  # per-signal: used as given
+    assert c.logs.endpoint == "http://logs:9001/in"
     assert c.traces.headers == {"authorization": "Bearer abc", "x-team": "traces"}
     assert c.metrics.headers == {"authorization": "Bearer abc", "x-team": "ml"}
     assert c.traces.timeout_s == 2.5

@@ -261,12 +261,12 @@ def test_every_exporter_kind_can_be_built_without_network(signal, name, protocol
     from llmobs._config import SignalExport
     from llmobs._setup import _exporter
 
-    endpoint = "http://127.0.0.1:9" if protocol == "grpc" else "http://127.0.0.1:9/v1/traces"
+    endpoint = "http://127.0.0.1:9" if protocol == "grpc" else f"http://127.0.0.1:9/v1/{signal}"
     exporter = _exporter(signal, name, SignalExport((name,), endpoint, protocol, {"x-team": "ml"}, 2.0))
     expected = {"console": "Console", "otlp": "OTLP"}[name]
     assert type(exporter).__name__.startswith(expected)
     if name == "otlp" and protocol == "http/protobuf":
-        assert exporter._endpoint.endswith("/v1/logs" if signal == "logs" else "/v1/traces")
+        assert exporter._endpoint == endpoint
 
 
 def test_event_only_content_goes_out_as_otlp_log_records():

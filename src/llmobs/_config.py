@@ -45,6 +45,7 @@ class Config:
     service_name: str | None
     traces: SignalExport
     metrics: SignalExport
+    logs: SignalExport  # used only for content events (EVENT_ONLY / SPAN_AND_EVENT)
     capture_mode: str
     enabled_integrations: frozenset[str] | None  # None: every installed one
     disabled_integrations: frozenset[str]
@@ -204,7 +205,7 @@ def _signal(
 ) -> SignalExport:
     upper = signal.upper()
     if exporter_arg is not None:
-        exporters = parse_exporters("exporter" if signal == "traces" else "metrics_exporter", exporter_arg)
+        exporters = parse_exporters("metrics_exporter" if signal == "metrics" else "exporter", exporter_arg)
     else:
         name = f"OTEL_{upper}_EXPORTER"
         raw = _env(name, environ)
@@ -292,6 +293,10 @@ def load_config(
         "metrics", exporter_arg=metrics_exporter if metrics_exporter is not None else exporter,
         endpoint_arg=endpoint, protocol_arg=protocol, headers_arg=headers, environ=env,
     )
+    logs = _signal(
+        "logs", exporter_arg=exporter, endpoint_arg=endpoint, protocol_arg=protocol, headers_arg=headers,
+        environ=env,
+    )
 
     if capture_content is not None:
         capture_mode = parse_capture_mode("capture_content", capture_content)
@@ -359,6 +364,7 @@ def load_config(
         service_name=service,
         traces=traces,
         metrics=metrics,
+        logs=logs,
         capture_mode=capture_mode,
         enabled_integrations=enabled,
         disabled_integrations=disabled,

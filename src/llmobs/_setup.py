@@ -331,17 +331,11 @@ def _new_logger_provider(config: Config) -> Any:
 
     provider = LoggerProvider(resource=_resource(config), shutdown_on_exit=False)
     _register_atexit()
-    for name in config.traces.exporters:
-        provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", name, config.traces)))
+    for name in config.logs.exporters:
+        provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", name, config.logs)))
     _logs.set_logger_provider(provider)
     _owned["logs"] = provider
     return provider
-
-
-def _logs_url(signal: SignalExport) -> str:
-    if signal.protocol == "grpc" or not signal.endpoint.endswith("/v1/traces"):
-        return signal.endpoint
-    return signal.endpoint[: -len("/v1/traces")] + "/v1/logs"
 
 
 # signal -> (console exporter, OTLP/gRPC exporter, OTLP/HTTP exporter), as "module:Class"; imported on use.
@@ -376,7 +370,4 @@ def _exporter(signal_name: str, name: str, signal: SignalExport) -> Any:
     kwargs: dict[str, Any] = {"headers": signal.headers or None, "timeout": signal.timeout_s}
     if signal.protocol == "grpc":
         kwargs["insecure"] = signal.endpoint.startswith("http://")
-        endpoint = signal.endpoint
-    else:
-        endpoint = _logs_url(signal) if signal_name == "logs" else signal.endpoint
-    return cls(endpoint=endpoint, **kwargs)
+    return cls(endpoint=signal.endpoint, **kwargs)
