@@ -199,7 +199,7 @@ def _finish(call: LLMCall, end_t: float | None) -> None:
         attrs[sc.LLMOBS_STREAM_CHUNKS] = call.chunks
         if call.incomplete:
             attrs[sc.LLMOBS_STREAM_INCOMPLETE] = True
-    if usage is not None and not usage.is_empty() and not rt.prices.ready():
+    if usage is not None and not usage.is_empty() and not _prices_ready(rt):
         # The price table is still loading (the first calls after start-up): end the span from the loader
         # thread once it has loaded, with the end time measured now. The caller never waits.
         def later() -> None:
@@ -215,14 +215,29 @@ def _finish(call: LLMCall, end_t: float | None) -> None:
     _complete(rt, call, span, attrs, recording, duration, end_ns, ttfc)
 
 
+def _prices_ready(rt: _runtime.Runtime) -> bool:
+    try:
+        return bool(rt.prices.ready())
+    except Exception as err:
+        report("prices.ready", err)
+        return True  # price now; a failure there is contained too
+
+
 def _complete(rt: _runtime.Runtime, call: LLMCall, span: Any, attrs: dict[str, Any], recording: bool,
               duration: float, end_ns: int, ttfc: float | None) -> None:
     usage = call.usage
     exc = call.error
     cost_total: float | None = None
     if usage is not None and not usage.is_empty():
-        cost = rt.prices.cost(call.provider, call.model, usage, call.response_model)
-        if cost is None:
+        priced = True
+        try:
+            cost = rt.prices.cost(call.provider, call.model, usage, call.response_model)
+        except Exception as err:  # no cost attributes, everything else stays
+            report("prices.cost", err)
+            priced, cost = False, None
+        if not priced:
+            pass
+        elif cost is None:
             attrs[sc.LLMOBS_COST_STATUS] = sc.COST_UNPRICED
         else:
             cost_total = cost.total
