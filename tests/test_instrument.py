@@ -102,16 +102,23 @@ def test_an_existing_global_tracer_provider_is_used_not_replaced():
         with llmobs.llm_call(provider="openai", model="gpt-4o-mini") as call:
             call.record_usage(3, 4)
         llmobs.flush()
-        processors = app_tp._active_span_processor._span_processors
+        types = lambda: sorted({type(p).__name__ for p in app_tp._active_span_processor._span_processors})
+        before_context = types()
+        with llmobs.context(user_id="u-1"):  # first use: other instrumentations' spans get stamped too
+            trace.get_tracer("httpx").start_span("GET").end()
         print(json.dumps({
             "same": trace.get_tracer_provider() is app_tp,
             "spans": [s.name for s in exporter.get_finished_spans()],
-            "processor_types": sorted({type(p).__name__ for p in processors}),
+            "before_context": before_context,
+            "after_context": types(),
+            "foreign_user": exporter.get_finished_spans()[-1].attributes.get("user.id"),
         }))
     """)
     assert out["same"] is True
-    assert out["spans"] == ["chat gpt-4o-mini"]
-    assert out["processor_types"] == ["ContextSpanProcessor", "SimpleSpanProcessor"]
+    assert out["spans"] == ["chat gpt-4o-mini", "GET"]
+    assert out["before_context"] == ["SimpleSpanProcessor"]  # nothing added until context() is used
+    assert out["after_context"] == ["ContextSpanProcessor", "SimpleSpanProcessor"]
+    assert out["foreign_user"] == "u-1"
 
 
 def test_explicit_providers_are_used():

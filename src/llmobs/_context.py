@@ -8,6 +8,7 @@ A span processor stamps them onto every span, including spans other instrumentat
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,48 @@ _attrs: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("
 
 def current_attributes() -> dict[str, Any] | None:
     return _attrs.get()
+
+
+# The processor costs ~2 µs on every span of the app, so it is added to a provider only once the app uses
+# ``llmobs.context()`` (llmobs's own spans read the context themselves).
+_lock = threading.Lock()
+_used = False
+_providers: list[Any] = []
+
+
+def stamp_spans_of(provider: Any) -> None:
+    """Make ``provider``'s spans carry the context's attributes (now if context() was used, else on first use)."""
+    if not hasattr(provider, "add_span_processor"):
+        return
+    with _lock:
+        if any(p is provider for p in _providers):
+            return
+        _providers.append(provider)
+        if _used:
+            _add_processor(provider)
+
+
+def _add_processor(provider: Any) -> None:
+    if getattr(provider, "_llmobs_context_processor", False):
+        return
+    provider.add_span_processor(ContextSpanProcessor())
+    try:
+        provider._llmobs_context_processor = True
+    except Exception:
+        pass
+
+
+def _first_use() -> None:
+    global _used
+    with _lock:
+        if _used:
+            return
+        _used = True
+        for provider in _providers:
+            try:
+                _add_processor(provider)
+            except Exception:
+                pass
 
 
 @contextmanager
@@ -33,6 +76,8 @@ def context(
 
     Nested contexts merge: inner values win, tags accumulate.
     """
+    if not _used:
+        _first_use()
     parent = _attrs.get()
     merged: dict[str, Any] = dict(parent) if parent else {}
     if user_id is not None:

@@ -19,7 +19,7 @@ from . import _runtime
 from . import instrumentation as registry
 from . import semconv as sc
 from ._config import Config, SignalExport, load_config
-from ._context import ContextSpanProcessor
+from ._context import stamp_spans_of
 from ._cost import PriceBook
 from ._runtime import Runtime
 from ._safety import report
@@ -256,12 +256,7 @@ def _providers(config: Config) -> tuple[Any, Any, Any]:
         tp, mp = _test_providers
         return tp, mp, None
     tp = config.tracer_provider or _global_tracer_provider() or _owned.get("traces") or _new_tracer_provider(config)
-    if getattr(tp, "_llmobs_context_processor", False) is False and hasattr(tp, "add_span_processor"):
-        tp.add_span_processor(ContextSpanProcessor())
-        try:
-            tp._llmobs_context_processor = True
-        except Exception:
-            pass
+    stamp_spans_of(tp)
     mp = config.meter_provider or _global_meter_provider() or _owned.get("metrics") or _new_meter_provider(config)
     lp = None
     if config.capture_in_event:
