@@ -2,7 +2,8 @@
 
 The values live in a ContextVar, so they follow ``await`` and are copied into child asyncio tasks (and into
 threads wherever the app propagates context the standard way, e.g. ``contextvars.copy_context().run``).
-A span processor stamps them onto every span, including spans other instrumentations start (HTTP clients).
+Once the app uses it, a span processor stamps them onto spans other instrumentations start (HTTP clients);
+llmobs's own spans read them directly.
 """
 
 from __future__ import annotations
