@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
 
 import llmobs  # noqa: E402
-from llmobs import _recorder, _runtime  # noqa: E402
+from llmobs import _cost, _recorder, _runtime  # noqa: E402
 from llmobs._cost import PriceBook  # noqa: E402
 from llmobs._model import LLMCall, Usage  # noqa: E402
 from llmobs._runtime import Runtime  # noqa: E402
@@ -60,9 +60,13 @@ def setup() -> Runtime:
     prices.warm()
     rt = Runtime(tp.get_tracer("llmobs"), mp.get_meter("llmobs"), prices)
     _runtime.set_current(rt)
-    # warm every cache once (price lookup, attribute paths)
+    # warm every cache once (price lookup, attribute paths); wait for the price table so that no measured
+    # call takes the "table still loading" path (which ends spans on the loader thread)
+    _cost.wait_ready(60)
     for _ in range(200):
         manual_call()
+    _cost.wait_ready(60)
+    assert prices.ready()
     rt.metrics.drain()
     rt._tp = tp  # type: ignore[attr-defined]
     return rt
