@@ -313,3 +313,76 @@ def test_attribute_count_limit_is_respected():
             call.record_usage(1, 2)
 
     assert len(_one_span_with_limits(SpanLimits(max_span_attributes=6), body).attributes) == 6
+
+
+# --- samplers -----------------------------------------------------------------------------------------------
+
+class AttributeSampler:
+    """A custom sampler that drops spans of one model: it must see the attributes at start."""
+
+    def __init__(self):
+        self.seen = []
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
+        from opentelemetry.sdk.trace.sampling import Decision, SamplingResult
+
+        self.seen.append(dict(attributes or {}))
+        keep = (attributes or {}).get("gen_ai.request.model") != "gpt-4o-mini"
+        return SamplingResult(Decision.RECORD_AND_SAMPLE if keep else Decision.DROP, attributes)
+
+    def get_description(self):
+        return "AttributeSampler"
+
+
+def test_a_custom_sampler_sees_the_sampling_attributes_at_start():
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llmobs import _cost, _runtime
+    from llmobs._cost import PriceBook
+    from llmobs._runtime import Runtime
+
+    sampler = AttributeSampler()
+    exporter = InMemorySpanExporter()
+    tp = TracerProvider(sampler=sampler)
+    tp.add_span_processor(SimpleSpanProcessor(exporter))
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    rt = Runtime(tp.get_tracer("t"), MeterProvider().get_meter("t"), PriceBook())
+    assert rt.sampler_sees_attributes is True
+    old = _runtime.set_current(rt)
+    try:
+        for model in ("gpt-4o", "gpt-4o-mini"):
+            with llmobs.llm_call(provider="openai", model=model, server_address="api.openai.com",
+                                 server_port=443) as call:
+                call.record_usage(1, 1)
+        _cost.wait_ready(30)
+    finally:
+        _runtime.set_current(old)
+        rt.metrics.stop()
+    assert sampler.seen[0] == {
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
+        "server.address": "api.openai.com", "server.port": 443,
+    }
+    assert [s.name for s in exporter.get_finished_spans()] == ["chat gpt-4o"]
+
+
+def test_builtin_samplers_are_known_not_to_read_attributes():
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, DEFAULT_ON, ParentBased, TraceIdRatioBased
+
+    from llmobs._recorder import sampler_sees_attributes
+
+    for sampler in (DEFAULT_ON, ALWAYS_OFF, TraceIdRatioBased(0.5), ParentBased(TraceIdRatioBased(0.1))):
+        assert sampler_sees_attributes(TracerProvider(sampler=sampler).get_tracer("t")) is False
+    assert sampler_sees_attributes(TracerProvider(sampler=ParentBased(AttributeSampler())).get_tracer("t"))
+    assert sampler_sees_attributes(object()) is True  # unknown tracer: give it everything
+
+
+def test_default_sampler_spans_still_carry_the_start_attributes(llmobs_capture):
+    with llmobs.llm_call(provider="openai", model="gpt-4o", server_address="h", server_port=1) as call:
+        call.record_usage(1, 1)
+    a = llmobs_capture.llm_calls()[0].attributes
+    assert (a["gen_ai.operation.name"], a["gen_ai.provider.name"], a["gen_ai.request.model"],
+            a["server.address"], a["server.port"]) == ("chat", "openai", "gpt-4o", "h", 1)

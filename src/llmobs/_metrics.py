@@ -107,7 +107,16 @@ class Metrics:
     # --- caller side: cheap -------------------------------------------------------------------------
     def enqueue_llm(self, call: LLMCall, duration_s: float, ttfc_s: float | None, cost_usd: float | None,
                     error_type: str | None) -> None:
-        self._queue.append((0, call, duration_s, ttfc_s, cost_usd, error_type))
+        # A flat tuple of plain values, not the call: the queue must not keep spans and messages alive (nor
+        # give the garbage collector big object graphs to walk) until the worker's next pass.
+        usage = call.usage
+        self._queue.append((
+            0, call.operation, call.provider, call.model, call.response_model, call.server_address,
+            call.server_port,
+            None if usage is None else (usage.input_tokens, usage.output_tokens, usage.cache_read_input_tokens,
+                                        usage.cache_write_input_tokens, usage.reasoning_output_tokens),
+            duration_s, ttfc_s, cost_usd, error_type,
+        ))
         if self._thread is None or self._pid != os.getpid():
             self._start()
 
@@ -156,24 +165,25 @@ class Metrics:
                 except Exception as exc:
                     report("metrics", exc)
 
-    def _record_llm(self, call: LLMCall, duration_s: float, ttfc_s: float | None, cost_usd: float | None,
-                    error_type: str | None) -> None:
-        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: call.operation, sc.GEN_AI_PROVIDER_NAME: call.provider}
-        if call.model:
-            attrs[sc.GEN_AI_REQUEST_MODEL] = call.model
-        if call.response_model:
-            attrs[sc.GEN_AI_RESPONSE_MODEL] = call.response_model
-        if call.server_address:
-            attrs[sc.SERVER_ADDRESS] = call.server_address
-            if call.server_port:
-                attrs[sc.SERVER_PORT] = call.server_port
-        usage = call.usage
-        in_tok = usage.input_tokens if usage is not None else None
-        out_tok = usage.output_tokens if usage is not None else None
+    def _record_llm(self, operation: str, provider: str, model: str | None, response_model: str | None,
+                    server_address: str | None, server_port: int | None,
+                    usage: tuple[int | None, ...] | None, duration_s: float, ttfc_s: float | None,
+                    cost_usd: float | None, error_type: str | None) -> None:
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
+        if model:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        if response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
+        if server_address:
+            attrs[sc.SERVER_ADDRESS] = server_address
+            if server_port:
+                attrs[sc.SERVER_PORT] = server_port
+        in_tok = usage[0] if usage is not None else None
+        out_tok = usage[1] if usage is not None else None
         with_error = attrs
         if error_type:
             with_error = {**attrs, sc.ERROR_TYPE: error_type}
-        is_embeddings = call.operation == sc.OP_EMBEDDINGS
+        is_embeddings = operation == sc.OP_EMBEDDINGS
         if self._old:
             self.op_duration.record(duration_s, with_error)
             if in_tok is not None:
@@ -186,7 +196,7 @@ class Metrics:
             if is_embeddings:
                 self.emb_duration.record(duration_s, with_error)
                 self.emb_in.record(in_tok or 0, attrs)
-            elif call.operation in sc.INFERENCE_OPERATIONS:
+            elif operation in sc.INFERENCE_OPERATIONS:
                 self.inf_duration.record(duration_s, with_error)
                 if ttfc_s is not None:
                     self.inf_ttfc.record(ttfc_s, attrs)
@@ -195,9 +205,9 @@ class Metrics:
                 self.usage_out.add(out_tok or 0, {**attrs, sc.GEN_AI_TOKEN_MODALITY: modality})
                 if usage is not None:
                     for value, counter in (
-                        (usage.cache_read_input_tokens, self.usage_cache_read),
-                        (usage.cache_write_input_tokens, self.usage_cache_write),
-                        (usage.reasoning_output_tokens, self.usage_reasoning),
+                        (usage[2], self.usage_cache_read),
+                        (usage[3], self.usage_cache_write),
+                        (usage[4], self.usage_reasoning),
                     ):
                         if value:
                             counter.add(value, {**attrs, sc.GEN_AI_TOKEN_MODALITY: modality})

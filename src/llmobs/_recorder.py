@@ -83,6 +83,42 @@ def set_attributes(span: Any, attrs: dict[str, Any]) -> None:
     span.set_attributes(attrs)
 
 
+_BLIND_SAMPLERS: tuple[type, ...] | None = None
+
+
+def _attribute_blind(sampler: Any) -> bool:
+    """True for the SDK's built-in samplers, which decide on the trace id and parent only."""
+    global _BLIND_SAMPLERS
+    if _BLIND_SAMPLERS is None:
+        try:
+            from opentelemetry.sdk.trace import sampling
+
+            _BLIND_SAMPLERS = (sampling.StaticSampler, sampling.TraceIdRatioBased)
+        except Exception:  # pragma: no cover
+            _BLIND_SAMPLERS = ()
+    kind = type(sampler)
+    if kind in _BLIND_SAMPLERS:
+        return True
+    if kind.__name__ == "ParentBased" and kind.__module__ == "opentelemetry.sdk.trace.sampling":
+        return all(
+            _attribute_blind(getattr(sampler, name, None))
+            for name in ("_root", "_remote_parent_sampled", "_remote_parent_not_sampled",
+                         "_local_parent_sampled", "_local_parent_not_sampled")
+        )
+    return False
+
+
+def sampler_sees_attributes(tracer: Any) -> bool:
+    """Whether ``tracer``'s sampler may look at span attributes (a custom or unknown sampler)."""
+    sampler = getattr(tracer, "sampler", None)
+    if sampler is None:
+        return True  # a proxy or non-SDK tracer: give it everything at start
+    try:
+        return not _attribute_blind(sampler)
+    except Exception:
+        return True
+
+
 def error_type(exc: BaseException) -> str:
     """A low-cardinality error identifier: the fully-qualified exception class (builtins unqualified)."""
     cls = type(exc)
@@ -95,8 +131,9 @@ def error_type(exc: BaseException) -> str:
 def start(call: LLMCall) -> Any:
     """Start the call's span (not yet current) and its clock. Returns the span, or None if that failed.
 
-    Only the sampling-relevant attributes go to ``start_span`` (samplers see them); the rest are set with
-    the response attributes in ``finish``, in one pass."""
+    Only the sampling-relevant attributes go to ``start_span``, and only when the sampler may read them
+    (the SDK's built-in samplers do not: then they join the fast pass right after start, skipping the SDK's
+    per-value validation). The rest are set with the response attributes in ``finish``, in one pass."""
     try:
         rt = _runtime._current or _runtime.get()
         attrs: dict[str, Any] = {
@@ -113,10 +150,17 @@ def start(call: LLMCall) -> Any:
         call._ctx_attrs = _context_attrs.get()
         call._start_ns = _time_ns()
         call._t0 = _perf()
-        span = rt.tracer.start_span(
-            f"{call.operation} {model}" if model else call.operation, kind=_CLIENT, attributes=attrs,
-            start_time=call._start_ns,
-        )
+        if rt.sampler_sees_attributes:
+            span = rt.tracer.start_span(
+                f"{call.operation} {model}" if model else call.operation, kind=_CLIENT, attributes=attrs,
+                start_time=call._start_ns,
+            )
+        else:
+            span = rt.tracer.start_span(
+                f"{call.operation} {model}" if model else call.operation, kind=_CLIENT,
+                start_time=call._start_ns,
+            )
+            set_attributes(span, attrs)
         call._span = span
         return span
     except Exception as exc:

@@ -30,6 +30,7 @@ class Runtime:
         event_logger: Any = None,
     ) -> None:
         self.tracer = tracer
+        self._sampler_sees_attributes: bool | None = None
         self.metrics = Metrics(meter, metrics_layout)
         self.prices = prices
         self.capture_on_span = capture_on_span
@@ -37,6 +38,21 @@ class Runtime:
         self.capture = capture_on_span or capture_in_event
         self.max_content_length = max_content_length
         self.event_logger = event_logger
+
+
+    @property
+    def sampler_sees_attributes(self) -> bool:
+        """Decided on first use (the global tracer of the default runtime may be a proxy until the app
+        configures OpenTelemetry; a proxy means True, re-checked until it resolves)."""
+        known = self._sampler_sees_attributes
+        if known is None:
+            from ._recorder import sampler_sees_attributes
+
+            delegate = getattr(self.tracer, "_real_tracer", None) or self.tracer
+            known = sampler_sees_attributes(delegate)
+            if getattr(delegate, "sampler", None) is not None:
+                self._sampler_sees_attributes = known
+        return known
 
 
 _lock = threading.Lock()

@@ -1,0 +1,100 @@
+"""Instructions per call, counted by valgrind's callgrind: repeatable where wall-clock time is not.
+
+    python benchmarks/icount.py          # needs valgrind (Debian package), ~1 minute
+
+For each operation it runs a fresh interpreter twice (N=500 and N=1500 calls, same setup, PYTHONHASHSEED=0)
+and reports (instructions(1500) - instructions(500)) / 1000: the cost of one more call, set-up excluded.
+Setup: SDK TracerProvider with a SimpleSpanProcessor into an exporter that drops spans (no export thread
+to count), metrics queued but not recorded (the worker's cost is reported separately), price table loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = textwrap.dedent("""
+    import os, sys
+    sys.path.insert(0, os.environ["ROOT"] + "/benchmarks"); sys.path.insert(0, os.environ["ROOT"] + "/src")
+    import run
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from llmobs import _cost, _runtime
+    from llmobs._cost import PriceBook
+    from llmobs._runtime import Runtime
+    tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(run.DropExporter()))
+    prices = PriceBook(); prices.warm(); _cost.wait_ready(600)
+    rt = Runtime(tp.get_tracer("llmobs"), MeterProvider(metric_readers=[InMemoryMetricReader()]).get_meter("m"),
+                 prices)
+    rt._tp = tp
+    _runtime.set_current(rt)
+    for _ in range(50):
+        run.manual_call()
+    rt.metrics.stop()
+    name = os.environ["FN"]
+    record_metrics = name == "metrics"
+    fn = run.bare_span(rt) if name == "bare" else run.manual_call if record_metrics else getattr(run, name)
+    q = rt.metrics._queue
+    for i in range(int(os.environ["N"])):
+        fn()
+        if i % 50 == 0:
+            rt.metrics.drain() if record_metrics else q.clear()
+    q.clear()
+""")
+
+OPS = {
+    "bare": "bare OTel span, 17 attributes (reference)",
+    "manual_call": "llmobs.llm_call with usage and response (caller)",
+    "integration_call": "integration-style invoke() (caller)",
+    "metrics": "llmobs.llm_call + recording its metrics (caller + worker)",
+    "proxied_stream_without_span": "50-chunk stream through the proxy (per-chunk path only)",
+    "raw_stream": "50-chunk raw stream",
+}
+
+
+def count(script: str, fn: str, n: int) -> int:
+    env = {**os.environ, "ROOT": str(ROOT), "FN": fn, "N": str(n), "PYTHONHASHSEED": "0"}
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, script],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    for line in out.stderr.splitlines():
+        if "Collected" in line:
+            return int(line.split()[-1])
+    raise RuntimeError(out.stderr[-2000:])
+
+
+def main() -> None:
+    if shutil.which("valgrind") is None:
+        print("valgrind not found: apt-get install valgrind")
+        raise SystemExit(1)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(SCRIPT)
+        script = fh.name
+    results = {}
+    for fn, label in OPS.items():
+        per_call = (count(script, fn, 1500) - count(script, fn, 500)) / 1000
+        results[fn] = per_call
+        print(f"{label:<60} {per_call:>12,.0f} instructions")
+    ref = results["bare"]
+    print(f"\nllm_call / bare span: {results['manual_call'] / ref:.2f}x; "
+          f"invoke / bare span: {results['integration_call'] / ref:.2f}x; "
+          f"proxy per chunk: {(results['proxied_stream_without_span'] - results['raw_stream']) / 50:,.0f}"
+          " instructions")
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "icount.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
