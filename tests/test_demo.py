@@ -27,3 +27,16 @@ def test_demo_prints_what_the_receiver_saw():
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith(("openai ", "anthropic "))}
     assert set(lines) == {"gpt-4o-mini", "claude-sonnet-4-5"}
     assert "gen_ai.client.operation.duration" in out
+
+
+def test_cli_version_and_usage():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOBS_"))}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    import llmobs
+
+    out = subprocess.run([sys.executable, "-m", "llmobs", "--version"], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == f"llmobs {llmobs.__version__}"
+    bad = subprocess.run([sys.executable, "-m", "llmobs", "nonsense"], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
