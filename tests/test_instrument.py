@@ -323,3 +323,28 @@ def test_forked_child_keeps_recording_and_pricing():
     assert out["child"]["flushed"] is True
     assert out["child"]["cost"] > 0
     assert out["names"] == ["chat gpt-4o", "chat gpt-4o-mini"]
+
+
+def test_an_integration_that_fails_halfway_is_rolled_back(llmobs_capture):
+    from llmobs.instrumentation import Integration
+    from tests.support import fakellm
+
+    original = fakellm.Client.__dict__["complete"]
+
+    class Broken(Integration):
+        name = "broken"
+        library = "tests.support.fakellm"
+
+        def patch(self, module):
+            self.patcher.wrap(module, "Client.complete", lambda w, i, a, k: w(*a, **k))
+            raise RuntimeError("a newer SDK than we know")
+
+    instrumentation.register(Broken)
+    try:
+        llmobs.instrument(integrations=["broken"])
+        assert llmobs.instrumented_integrations() == []
+        assert fakellm.Client.__dict__["complete"] is original
+        assert fakellm.Client().complete("x").text == "echo: x"
+    finally:
+        llmobs.uninstrument()
+        instrumentation.unregister("broken")

@@ -143,12 +143,18 @@ def _install(state: _State, name: str) -> None:
         with _lock:
             if not state.active or name in state.integrations or _state is not state:
                 return
+            integration = None
             try:
                 integration = registry.load(name)
                 integration.patch(module)
                 state.integrations[name] = integration
             except Exception as exc:
                 report(f"instrument {name}", exc)
+                if integration is not None:  # roll back what was patched before the failure
+                    try:
+                        integration.unpatch()
+                    except Exception as err:
+                        report(f"instrument {name} rollback", err)
 
     import wrapt  # imported here: wrapt pulls in asyncio, ~60 ms that `import llmobs` should not pay
 
