@@ -285,3 +285,34 @@ async def test_suppression_is_per_task(instrumented, client):
 
     await asyncio.gather(*(one(i) for i in range(4)))
     assert len(instrumented.llm_calls()) == 4  # concurrent siblings never suppress each other
+
+
+# --- streamed tool calls (scenario 5) ------------------------------------------------------------------------
+
+def test_tool_call_fragments_are_reassembled_by_index():
+    from llmobs._streams import ToolCallAssembler
+
+    tools = ToolCallAssembler()
+    assert not tools
+    # two calls interleaved, ids and names only on the first fragment (OpenAI's shape)
+    tools.add(0, id="call_a", name="get_weather", arguments='{"ci')
+    tools.add(1, id="call_b", name="get_time", arguments="")
+    tools.add(0, arguments='ty": "Par')
+    tools.add(1, arguments='{"tz": "UTC"}')
+    tools.add(0, id="ignored-later-id", arguments='is"}')
+    assert tools.parts() == [
+        {"type": "tool_call", "id": "call_a", "name": "get_weather", "arguments": {"city": "Paris"}},
+        {"type": "tool_call", "id": "call_b", "name": "get_time", "arguments": {"tz": "UTC"}},
+    ]
+
+
+def test_a_cut_short_tool_call_keeps_its_raw_arguments():
+    from llmobs._streams import ToolCallAssembler
+
+    tools = ToolCallAssembler()
+    tools.add(3, id="toolu_1", name="search", arguments='{"q": "llm obs')  # Anthropic block index 3
+    tools.add(5, name="noargs")
+    assert tools.parts() == [
+        {"type": "tool_call", "id": "toolu_1", "name": "search", "arguments": '{"q": "llm obs'},
+        {"type": "tool_call", "name": "noargs", "arguments": {}},
+    ]

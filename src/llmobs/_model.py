@@ -113,7 +113,8 @@ class LLMCall:
         self.params: dict[str, Any] = params if params is not None else {}
         self.integration = integration
         self.conversation_id: str | None = None
-        # Content (only read when capture is on): semconv message shapes, as Python objects.
+        # Content (only read when capture is on): semconv message shapes, as Python objects. Tool calls are
+        # ``tool_call`` parts of the output messages (``_streams.ToolCallAssembler`` rebuilds streamed ones).
         self.input_messages: Any = None
         self.output_messages: Any = None
         self.system_instructions: Any = None

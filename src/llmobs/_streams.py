@@ -37,6 +37,54 @@ class StreamAccumulator:
         return None
 
 
+class ToolCallAssembler:
+    """Reassembles streamed tool calls (scenario 5) for any provider's accumulator.
+
+    Providers stream a tool call as fragments keyed by an index (OpenAI ``tool_calls[i].index``, Anthropic's
+    content-block index with ``input_json_delta``): the id and name come with the first fragment, the JSON
+    arguments arrive in pieces. ``parts()`` gives semconv ``tool_call`` parts in index order, with the
+    arguments parsed (kept as the raw string when the stream ended before they were valid JSON).
+    Only string concatenation happens per chunk; parsing happens once, in ``parts()``.
+    """
+
+    __slots__ = ("_calls",)
+
+    def __init__(self) -> None:
+        self._calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument fragments]]
+
+    def add(self, index: int, id: str | None = None, name: str | None = None, arguments: str | None = None) -> None:
+        entry = self._calls.get(index)
+        if entry is None:
+            entry = self._calls[index] = [None, None, []]
+        if id and entry[0] is None:
+            entry[0] = id
+        if name and entry[1] is None:
+            entry[1] = name
+        if arguments:
+            entry[2].append(arguments)
+
+    def __bool__(self) -> bool:
+        return bool(self._calls)
+
+    def parts(self) -> list[dict[str, Any]]:
+        import json
+
+        out = []
+        for index in sorted(self._calls):
+            call_id, name, fragments = self._calls[index]
+            raw = "".join(fragments)
+            arguments: Any
+            try:
+                arguments = json.loads(raw) if raw else {}
+            except ValueError:
+                arguments = raw
+            part: dict[str, Any] = {"type": "tool_call", "name": name, "arguments": arguments}
+            if call_id:
+                part["id"] = call_id
+            out.append(part)
+        return out
+
+
 def _end(proxy: Any, exc: BaseException | None, complete: bool, end_t: float | None = None) -> None:
     call: LLMCall = proxy._self_call
     if call._done:
