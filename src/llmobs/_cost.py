@@ -1,53 +1,75 @@
-"""Cost: USD per LLM call, from the bundled genai-prices table and the user's own prices, never the network.
+"""Cost of an LLM call in USD: the user's own prices first, then the bundled genai-prices table; never the network.
 
-Measured here, importing genai-prices and loading its table takes about 250 ms and one
-``genai_prices.calc_price`` about 150 µs, far over a per-call budget of 25 µs. So the table is loaded once,
-on a background thread started by ``instrument()`` (``PriceBook.warm()``), and each (provider, model) is
-resolved once into a few floats (USD per token: uncached input, cache read, cache write, output, and the
-tiers of long-context prices). Pricing a call is then a dict lookup and a few multiplications (~1 µs).
-Models whose prices change over time (dated or time-of-day prices) are re-resolved every hour.
+Why this module does not just call ``genai_prices.calc_price``: importing genai-prices and loading its table
+takes about 250 ms, and one ``calc_price`` about 150 µs, while all of llmobs must stay within ~25 µs per call.
+So the table is imported lazily, on one daemon thread (``PriceBook.warm()``, started by ``instrument()``), and
+each (provider, model) seen is resolved once into a few floats (:class:`Rates`, USD per token). Pricing a
+call is then a dict lookup and a handful of multiplications (about 1 µs). Models whose genai-prices entry is a
+list of conditional prices (a price that starts on a date, off-peak hours) are re-resolved at the next UTC
+hour, or earlier at the next time-of-day boundary, so dated price changes apply. Unknown models are cached too
+(as "unpriced"); every cache is bounded.
 
-User prices (``prices=`` / ``prices_file=`` / ``LLMOBS_PRICES_FILE``) take precedence::
+Arithmetic (genai-prices semantics; ``input_tokens`` includes cached tokens, ``output_tokens`` includes
+reasoning tokens)::
 
-    {"ollama/llama3.2": {"input": 0.0, "output": 0.0},          # provider-scoped (semconv provider name)
-     "my-finetune": {"input": 3.0, "output": 12.0},             # any provider
-     "acme-*": {"input": 1.0, "output": 2.0, "cache_read": 0.1}} # prefix (longest wins)
+    input cost  = (input - cache_read - cache_write) x input rate      # never below zero tokens
+                  + cache_read x cache-read rate + cache_write x cache-write rate
+    output cost = output x output rate                                 # reasoning tokens are output tokens
+    total       = input cost + output cost (+ a per-request fee where genai-prices has one, e.g. Perplexity)
 
-Values are USD per million tokens; ``input`` and ``output`` are required, ``cache_read`` and ``cache_write``
-default to ``input``. A file holds the same mapping under a top-level ``"prices"`` key (JSON).
+A cache rate the price does not state is the input rate. Where genai-prices prices reasoning tokens apart
+(``output_reasoning_mtok``), those tokens pay that rate. Long-context prices use the cliff model: once the
+total input tokens exceed a tier's start, every token pays that tier's rates. Usage genai-prices can price
+that llmobs does not record (web searches, audio seconds, images) is not charged. An unknown model gets no
+cost at all (the span says ``unpriced``), never $0.
 
-Arithmetic (genai-prices semantics): input cost = (input - cache_read - cache_write) x input rate +
-cache_read x cache-read rate + cache_write x cache-write rate; output cost = output x output rate (reasoning
-tokens are output tokens). Tiered prices use the cliff model: above a tier's start (total input tokens),
-every token pays the tier's rate. An unknown model gets no cost (the span says ``unpriced``), never $0.
+Provider names are OpenTelemetry ``gen_ai.provider.name`` values, mapped to genai-prices provider ids by
+:data:`PROVIDER_IDS`; any other provider (ollama, a local vLLM, ...) is priced only by the user's prices.
+The response model is tried before the request model (an Azure deployment name is arbitrary; the response
+names the real model), each as given and then without a ``models/``-style or ``<provider>/`` prefix.
+
+User prices (``instrument(prices=...)``, ``prices_file=`` or ``LLMOBS_PRICES_FILE``) take precedence over
+genai-prices. Keys are ``"model"`` (any provider) or ``"provider/model"`` (the semconv provider name); a
+trailing ``*`` makes the model part a prefix (the longest matching prefix wins; exact keys win over
+prefixes). Matching ignores case. Values are USD per **million** tokens: ``input`` and ``output`` are
+required, ``cache_read`` and ``cache_write`` are optional and default to ``input``. A prices file is JSON
+holding the same mapping under one top-level key, ``"prices"``::
+
+    {
+      "prices": {
+        "ollama/llama3.2": {"input": 0, "output": 0},
+        "my-finetune":     {"input": 3.0, "output": 12.0, "cache_read": 0.3},
+        "acme-*":          {"input": 1.0, "output": 2.0, "cache_write": 1.25}
+      }
+    }
+
+Prices given as an argument win over the file for the same key. Anything malformed raises
+:class:`~llmobs.ConfigError` naming the setting when the ``PriceBook`` is built (at ``instrument()``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
+import numbers
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 
 from ._errors import ConfigError
 from ._model import Usage
 from ._safety import report
 
-logger = logging.getLogger("llmobs")
+__all__ = ["PROVIDER_IDS", "Cost", "PriceBook", "Rates", "defer", "wait_ready"]
 
 SOURCE_USER = "user"
 SOURCE_GENAI_PRICES = "genai-prices"
-_PER_MILLION = 1_000_000.0
-_CACHE_MAX = 4096
-_LOAD_WAIT_S = 10.0
-_FORK_WAIT_S = 3.0
-_FIELDS = ("input", "output", "cache_read", "cache_write")
 
-# gen_ai.provider.name -> genai-prices provider ids to try, in order.
+# gen_ai.provider.name -> genai-prices provider ids, tried in order.
 PROVIDER_IDS: dict[str, tuple[str, ...]] = {
     "openai": ("openai",),
     "azure.ai.openai": ("azure", "openai"),
@@ -69,11 +91,20 @@ PROVIDER_IDS: dict[str, tuple[str, ...]] = {
     "fireworks": ("fireworks",),
     "cerebras": ("cerebras",),
 }
-_MODEL_PREFIXES = ("publishers/google/models/", "models/")
+
+_CACHE_MAX = 4096  # entries per cache; a full cache is cleared (names come from API responses: unbounded)
+_LOAD_WAIT_S = 10.0  # longest a first cost() waits for the table to finish loading
+_FORK_WAIT_S = 3.0  # longest a fork waits for a load in progress (see _before_fork)
+_HOUR = 3600.0
+_DAY = 86400.0
+_INF = math.inf
+_FIELDS = ("input", "output", "cache_read", "cache_write")
+_EXAMPLE = '{"provider/model": {"input": 2.5, "output": 10.0, "cache_read": 1.25, "cache_write": 3.0}}'
 
 
-class Cost(NamedTuple):
-    """USD; ``source`` is "genai-prices" or "user"."""
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """The cost of one call in USD. ``source`` is ``"user"`` or ``"genai-prices"``."""
 
     total: float
     input: float
@@ -81,87 +112,84 @@ class Cost(NamedTuple):
     source: str
 
 
+# The frozen dataclass's generated __init__ sets each field through object.__setattr__; setting the slots
+# directly builds the same object (no __post_init__, nothing else runs) in about half the time.
+_new_cost = object.__new__
+_set_total = vars(Cost)["total"].__set__
+_set_input = vars(Cost)["input"].__set__
+_set_output = vars(Cost)["output"].__set__
+_set_source = vars(Cost)["source"].__set__
+
+
 class Rates:
-    """USD per token for one model; ``tiers`` are (start, Rates) for long-context prices, ascending."""
+    """Prices of one model in USD per token (per request for ``request``).
 
-    __slots__ = ("cache_read", "cache_write", "input", "output", "source", "tiers")
+    ``tiers`` holds the long-context prices as ``(start, Rates)`` pairs, highest start first: a call whose
+    total input tokens exceed ``start`` pays that tier's rates for every token. ``reasoning`` is None when
+    reasoning tokens pay the output rate.
+    """
 
-    def __init__(self, input: float, output: float, cache_read: float | None, cache_write: float | None,
-                 source: str, tiers: tuple[tuple[int, Rates], ...] = ()) -> None:
+    __slots__ = ("cache_read", "cache_write", "input", "output", "reasoning", "request", "source", "tiers")
+
+    def __init__(
+        self,
+        input: float,
+        output: float,
+        cache_read: float | None = None,
+        cache_write: float | None = None,
+        *,
+        reasoning: float | None = None,
+        request: float = 0.0,
+        source: str = SOURCE_USER,
+        tiers: tuple[tuple[int, Rates], ...] = (),
+    ) -> None:
         self.input = input
         self.output = output
         self.cache_read = input if cache_read is None else cache_read
         self.cache_write = input if cache_write is None else cache_write
+        self.reasoning = None if reasoning == output else reasoning
+        self.request = request
         self.source = source
         self.tiers = tiers
 
-    def price(self, usage: Usage) -> Cost:
-        total_in = usage.input_tokens or 0
-        rates = self
-        if self.tiers:
-            for start, tier in reversed(self.tiers):
-                if total_in > start:
-                    rates = tier
-                    break
-        read = usage.cache_read_input_tokens or 0
-        write = usage.cache_write_input_tokens or 0
-        uncached = total_in - read - write
-        if uncached < 0:
-            uncached = 0
-        cost_in = uncached * rates.input + read * rates.cache_read + write * rates.cache_write
-        cost_out = (usage.output_tokens or 0) * rates.output
-        return Cost(cost_in + cost_out, cost_in, cost_out, self.source)
+    def __repr__(self) -> str:
+        per_m = ", ".join(
+            f"{n}={getattr(self, n) * 1e6:g}/M" for n in ("input", "output", "cache_read", "cache_write")
+        )
+        return f"Rates({per_m}, source={self.source!r}, tiers={[t[0] for t in self.tiers]})"
 
 
-# --- the genai-prices table, loaded once per process on a background thread ----------------------------------
+class _TableNotReady(Exception):
+    """The genai-prices table did not finish loading in time: price nothing, cache nothing."""
 
-_load_lock = threading.Lock()
-_loaded = threading.Event()
-# Calls that ended while the table was loading: finished by the loader thread once it has loaded, so no
-# caller ever waits for the table. ``_drained`` is set when they have run.
+
+# --- the genai-prices table: loaded at most once per process, on one daemon thread ---------------------------
+
+_lock = threading.Lock()
+_loaded = threading.Event()  # the load finished (successfully or not)
+_drained = threading.Event()  # ... and the calls deferred until then have run
 _pending: list[Callable[[], None]] = []
-_drained = threading.Event()
 _loader: threading.Thread | None = None
-_snapshot: Any = None
-# (genai provider id, model ref) -> (Rates or None, valid until epoch seconds)
+_snapshot: Any = None  # genai_prices.data_snapshot.DataSnapshot once loaded; None if genai-prices is unusable
+# (genai-prices provider id, lower-cased model ref) -> (Rates or None, expiry in epoch seconds; inf = never)
 _resolved: dict[tuple[str, str], tuple[Rates | None, float]] = {}
 
 
-def _after_fork_in_child() -> None:
-    global _loader, _load_lock, _loaded, _drained
-    _load_lock = threading.Lock()
-    _pending.clear()  # the parent finishes its own calls
-    if not _loaded.is_set():
-        _loader = None  # the parent's loader thread does not exist here: start our own when needed
-        _loaded = threading.Event()
-        _drained = threading.Event()
-
-
-def _before_fork() -> None:
-    # A fork while the loader is importing genai-prices would leave the child's import locks held by a
-    # thread that does not exist there; wait (briefly) for the load to finish first.
-    if _loader is not None and not _loaded.is_set():
-        _drained.wait(_FORK_WAIT_S)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
-
-
 def _load() -> None:
+    """Import genai-prices and its bundled table (the loader thread's body). Never fetches anything."""
     global _snapshot
     try:
-        from genai_prices import data_snapshot
+        from genai_prices import data_snapshot, types  # noqa: F401  (types: used by _rates_from_price)
 
         snapshot = data_snapshot.get_snapshot()
-        _ = snapshot.providers  # the bundled data module is imported here
+        _ = snapshot.providers  # the bundled table is built by now
         _snapshot = snapshot
-    except Exception as exc:  # genai-prices missing or broken: only user prices apply
+    except Exception as exc:  # genai-prices missing or broken: only the user's prices apply
         report("prices.load", exc)
     finally:
-        with _load_lock:
+        with _lock:
             _loaded.set()
-            pending = list(_pending)
+            pending = _pending[:]
             _pending.clear()
         for fn in pending:
             try:
@@ -171,156 +199,304 @@ def _load() -> None:
         _drained.set()
 
 
+def _start_loader() -> bool:
+    """Start the loader thread unless it is started or done. False only if no thread could be started."""
+    global _loader
+    with _lock:
+        if _loader is not None or _loaded.is_set():
+            return True
+        thread = threading.Thread(target=_load, name="llmobs-prices", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError as exc:  # e.g. during interpreter shutdown
+            report("prices.thread", exc)
+            return False
+        _loader = thread
+        return True
+
+
+def _table() -> Any:
+    """The genai-prices snapshot (None if unusable), waiting for the loader the first time if needed."""
+    if not _loaded.is_set():
+        if not _start_loader():
+            _load()  # no thread available: load here, once
+        if not _loaded.wait(_LOAD_WAIT_S):
+            raise _TableNotReady()
+    return _snapshot
+
+
 def defer(fn: Callable[[], None]) -> bool:
-    """Run ``fn`` on the loader thread once the table has loaded. False (and nothing queued) if it already
-    has: the caller runs ``fn`` itself."""
-    with _load_lock:
+    """Run ``fn`` on the loader thread once the table has loaded (starting the load if needed).
+
+    Returns False, queuing nothing, if the table has already loaded: the caller runs ``fn`` itself.
+    """
+    with _lock:
         if _loaded.is_set():
             return False
         _pending.append(fn)
-    _start_loader()
+    if not _start_loader():
+        with _lock:
+            try:
+                _pending.remove(fn)
+            except ValueError:  # pragma: no cover - a racing load already ran it
+                return True
+        return False
     return True
 
 
 def wait_ready(timeout: float) -> bool:
-    """Wait until the table has loaded and deferred calls have finished (True), or ``timeout`` passes."""
+    """Wait until the table has loaded and the deferred calls have run (True), or ``timeout`` seconds pass."""
     if _loader is None and not _pending:
         return True
     return _drained.wait(max(timeout, 0.0))
 
 
-def _start_loader() -> None:
-    global _loader
-    with _load_lock:
-        if _loader is None and not _loaded.is_set():
-            _loader = threading.Thread(target=_load, name="llmobs-prices", daemon=True)
-            _loader.start()
+def _before_fork() -> None:
+    # A child forked while the loader thread holds an import lock would inherit that lock held by a thread it
+    # does not have; let a load in progress (and the calls deferred to it) finish first: a fraction of a second.
+    if _loader is not None and not _drained.is_set():
+        _drained.wait(_FORK_WAIT_S)
 
 
-def _table() -> Any:
-    if not _loaded.is_set():
-        _start_loader()
-        _loaded.wait(_LOAD_WAIT_S)
-    return _snapshot
+def _after_fork_in_child() -> None:
+    global _lock, _loader, _loaded, _drained
+    loaded = _loaded.is_set()
+    # Fresh synchronisation objects: the parent's may have been held by a thread the child does not have.
+    _lock = threading.Lock()
+    _loaded = threading.Event()
+    _drained = threading.Event()
+    _pending.clear()  # the parent finishes its own deferred calls
+    if loaded:
+        _loaded.set()
+        _drained.set()
+    else:  # the parent's loader thread does not exist here: load again when needed
+        _loader = None
 
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
+# --- from a genai-prices entry to Rates ----------------------------------------------------------------------
 
 def _rates_from_genai(provider_id: str, model_ref: str) -> tuple[Rates | None, float]:
+    """Resolve one model in one genai-prices provider: (Rates or None if unknown/unpriceable, expiry)."""
     snapshot = _table()
     if snapshot is None:
-        return None, math.inf
+        return None, _INF
     try:
         _provider, info = snapshot.find_provider_model(model_ref, None, provider_id, None)
     except LookupError:
-        return None, math.inf
-    from datetime import datetime, timezone
+        return None, _INF
+    prices = info.prices
+    if not isinstance(prices, list):  # one ModelPrice: valid for good
+        return _rates_from_price(prices), _INF
+    # Conditional prices (start dates, time of day): resolve for now, valid until the next possible change.
+    now = time.time()
+    price = info.get_prices(datetime.fromtimestamp(now, tz=timezone.utc))
+    return _rates_from_price(price), _next_change(prices, now)
 
-    now = datetime.now(tz=timezone.utc)
-    price = info.get_prices(now)
-    dated = isinstance(info.prices, list)
-    until = (math.floor(time.time() / 3600) + 1) * 3600.0 if dated else math.inf
-    return _rates_from_price(price), until
+
+def _next_change(conditional_prices: Iterable[Any], now: float) -> float:
+    """The next UTC hour boundary, or an earlier time-of-day boundary of one of the constraints."""
+    until = (now // _HOUR + 1) * _HOUR  # start dates are UTC dates: they change on an hour boundary
+    day_start = now - now % _DAY
+    for conditional in conditional_prices:
+        constraint = getattr(conditional, "constraint", None)
+        for moment in (getattr(constraint, "start_time", None), getattr(constraint, "end_time", None)):
+            if moment is None:
+                continue
+            seconds = moment.hour * 3600 + moment.minute * 60 + moment.second + moment.microsecond / 1e6
+            offset = moment.utcoffset()
+            if offset is not None:
+                seconds -= offset.total_seconds()
+            boundary = day_start + seconds % _DAY
+            if boundary <= now:
+                boundary += _DAY
+            until = min(until, boundary)
+    return until
 
 
 def _rates_from_price(price: Any) -> Rates | None:
+    """A genai-prices ``ModelPrice`` as Rates; None when it has no per-token input or output price."""
     from genai_prices.types import TieredPrices
 
-    parts = {name: getattr(price, f"{name}_mtok", None) for name in _FIELDS}
-    if parts["input"] is None and parts["output"] is None:
-        return None  # not priced per token (per request, per second...)
-    starts = sorted({t.start for v in parts.values() if isinstance(v, TieredPrices) for t in v.tiers})
+    values = {
+        name: getattr(price, key, None)
+        for name, key in (
+            ("input", "input_mtok"),
+            ("output", "output_mtok"),
+            ("cache_read", "cache_read_mtok"),
+            ("cache_write", "cache_write_mtok"),
+            ("reasoning", "output_reasoning_mtok"),
+            ("request", "requests_kcount"),
+        )
+    }
+    if values["input"] is None and values["output"] is None:
+        return None  # priced per request, second, character... only: not something tokens can price
+    starts = sorted({tier.start for v in values.values() if isinstance(v, TieredPrices) for tier in v.tiers})
 
-    def at(value: Any, start: int | None) -> float | None:
+    def at(name: str, start: int | None, per: float = 1e6) -> float | None:
+        value = values[name]
         if value is None:
             return None
         if isinstance(value, TieredPrices):
             chosen = value.base
             if start is not None:
-                for tier in value.tiers:
+                for tier in value.tiers:  # ascending
                     if tier.start <= start:
                         chosen = tier.price
-            return float(chosen) / _PER_MILLION
-        return float(value) / _PER_MILLION
+            value = chosen
+        return float(value) / per
 
-    def rates(start: int | None) -> Rates:
+    def build(start: int | None, tiers: tuple[tuple[int, Rates], ...] = ()) -> Rates:
+        output = at("output", start) or 0.0
+        reasoning = at("reasoning", start)
         return Rates(
-            at(parts["input"], start) or 0.0, at(parts["output"], start) or 0.0,
-            at(parts["cache_read"], start), at(parts["cache_write"], start), SOURCE_GENAI_PRICES,
+            at("input", start) or 0.0,
+            output,
+            at("cache_read", start),
+            at("cache_write", start),
+            reasoning=reasoning,
+            request=at("request", start, 1e3) or 0.0,
+            source=SOURCE_GENAI_PRICES,
+            tiers=tiers,
         )
 
-    base = rates(None)
-    base.tiers = tuple((start, rates(start)) for start in starts)
-    return base
+    return build(None, tuple((start, build(start)) for start in reversed(starts)))
 
 
-def _genai_lookup(provider_ids: tuple[str, ...], name: str) -> Rates | None:
-    candidates = [name]
-    lowered = name.lower()
-    for prefix in _MODEL_PREFIXES:
-        if lowered.startswith(prefix):
-            candidates.append(name[len(prefix):])
-    if "/" in name:
-        candidates.append(name.rsplit("/", 1)[1])
+def _genai_rates(provider_ids: tuple[str, ...], names: list[str]) -> tuple[Rates | None, float]:
+    """The first of ``names`` (in order) known to one of ``provider_ids``, through the process-wide cache."""
     now = time.time()
-    for provider_id in provider_ids:
-        for ref in candidates:
-            key = (provider_id, ref)
+    for name in names:
+        for provider_id in provider_ids:
+            key = (provider_id, name)
             hit = _resolved.get(key)
             if hit is None or hit[1] <= now:
+                try:
+                    hit = _rates_from_genai(provider_id, name)
+                except _TableNotReady:
+                    raise
+                except Exception as exc:  # a broken entry or table: this name is unpriced
+                    report("prices.lookup", exc)
+                    hit = (None, _INF)
                 if len(_resolved) >= _CACHE_MAX:
                     _resolved.clear()
-                hit = _rates_from_genai(provider_id, ref)
                 _resolved[key] = hit
             if hit[0] is not None:
-                return hit[0]
-    return None
+                return hit
+    return None, _INF
 
 
-# --- user prices ------------------------------------------------------------------------------------------
-
-def _parse_overrides(data: Any, setting: str) -> dict[str, Rates]:
-    example = '{"provider/model": {"input": 1.0, "output": 2.0, "cache_read": 0.1, "cache_write": 1.25}}'
-    if not isinstance(data, Mapping):
-        raise ConfigError(setting, data, f"a mapping like {example} (USD per million tokens)")
-    out: dict[str, Rates] = {}
-    for key, spec in data.items():
-        if not isinstance(key, str) or not key.strip() or key.strip().endswith("/"):
-            raise ConfigError(setting, key, "keys 'model', 'provider/model' or a prefix ending in '*'")
-        if not isinstance(spec, Mapping):
-            raise ConfigError(setting, {key: spec}, f"a mapping like {example}")
-        unknown = set(spec) - set(_FIELDS)
-        if unknown:
-            raise ConfigError(setting, {key: sorted(unknown)}, f"price fields {list(_FIELDS)}")
-        values: dict[str, float | None] = {}
-        for name in _FIELDS:
-            value = spec.get(name)
-            if value is None:
-                if name in ("input", "output"):
-                    raise ConfigError(setting, {key: dict(spec)}, "both 'input' and 'output' (USD per million tokens)")
-                values[name] = None
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ConfigError(setting, {key: {name: value}}, "numbers >= 0 (USD per million tokens)")
-            values[name] = float(value) / _PER_MILLION
-        out[key.strip()] = Rates(values["input"] or 0.0, values["output"] or 0.0, values["cache_read"],
-                                 values["cache_write"], SOURCE_USER)
+def _names(*models: str | None) -> list[str]:
+    """Model names to try, in order: each as given, then without a ``.../models/`` or ``<provider>/`` prefix."""
+    out: list[str] = []
+    for model in models:
+        if not model or not isinstance(model, str):
+            continue
+        name = model.strip().lower()
+        variants = [name]
+        cut = name.rfind("models/")  # models/gemini-2.5-pro, publishers/google/models/..., projects/.../models/
+        if cut >= 0:
+            variants.append(name[cut + len("models/"):])
+        if "/" in name:
+            variants.append(name.split("/", 1)[1])  # openai/gpt-4o
+            variants.append(name.rsplit("/", 1)[1])
+        for variant in variants:
+            if variant and variant not in out:
+                out.append(variant)
     return out
 
 
-def _read_file(path: str, setting: str) -> dict[str, Rates]:
+# --- the user's prices -------------------------------------------------------------------------------------
+
+def _parse_prices(data: Any, setting: str) -> dict[str, Rates]:
+    """Validate a user price mapping (USD per million tokens) into Rates keyed by lower-cased key."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(setting, data, f"a mapping like {_EXAMPLE} (USD per million tokens)")
+    out: dict[str, Rates] = {}
+    for raw_key, spec in data.items():
+        key = raw_key.strip().lower() if isinstance(raw_key, str) else ""
+        model_part = key.rsplit("/", 1)[-1] if "/" in key else key
+        if not key or key.startswith("/") or not model_part or "*" in key[:-1]:
+            raise ConfigError(
+                setting, raw_key,
+                "keys 'model' or 'provider/model' (semconv provider name), with an optional trailing '*' "
+                "for a model-name prefix",
+            )
+        if not isinstance(spec, Mapping):
+            raise ConfigError(setting, {raw_key: spec}, f"a mapping like {_EXAMPLE} (USD per million tokens)")
+        unknown = [k for k in spec if k not in _FIELDS]
+        if unknown:
+            raise ConfigError(
+                setting, {raw_key: {k: spec[k] for k in unknown}},
+                f"price fields {', '.join(repr(f) for f in _FIELDS)} (USD per million tokens)",
+            )
+        missing = [f for f in ("input", "output") if f not in spec]
+        if missing:
+            raise ConfigError(
+                setting, {raw_key: dict(spec)},
+                "both 'input' and 'output' (USD per million tokens); 'cache_read' and 'cache_write' optional",
+            )
+        per_token: dict[str, float | None] = {}
+        for field in _FIELDS:
+            value = spec.get(field)
+            if field not in spec:
+                per_token[field] = None
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, numbers.Real)
+                or not math.isfinite(float(value))
+                or float(value) < 0
+            ):
+                raise ConfigError(
+                    setting, {raw_key: {field: value}}, "finite numbers >= 0 (USD per million tokens)"
+                )
+            per_token[field] = float(value) / 1e6
+        out[key] = Rates(
+            per_token["input"] or 0.0,
+            per_token["output"] or 0.0,
+            per_token["cache_read"],
+            per_token["cache_write"],
+            source=SOURCE_USER,
+        )
+    return out
+
+
+def _read_prices_file(path: Any, setting: str) -> dict[str, Rates]:
+    shape = 'a JSON file like {"prices": ' + _EXAMPLE + "} (USD per million tokens)"
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise ConfigError(setting, path, f"a readable JSON file ({exc.strerror or exc})")
+        with open(os.fspath(path), "rb") as fh:
+            text = fh.read()  # json detects UTF-8/16/32
+    except (OSError, TypeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ConfigError(setting, path, f"the path of a readable JSON file ({reason})")
+    try:
+        data = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(setting, path, f'a JSON file like {{"prices": {{...}}}} (invalid JSON: {exc})')
-    if not isinstance(data, Mapping) or "prices" not in data:
-        raise ConfigError(setting, path, 'a JSON object with a top-level "prices" mapping')
-    return _parse_overrides(data["prices"], setting)
+        raise ConfigError(setting, path, f"{shape}; the file has invalid JSON: {exc}")
+    if not isinstance(data, dict) or "prices" not in data:
+        raise ConfigError(setting, path, f'{shape}; the top-level "prices" key is missing')
+    extra = [k for k in data if k != "prices"]
+    if extra:
+        raise ConfigError(setting, path, f'{shape}; only the top-level key "prices" (found {extra!r})')
+    return _parse_prices(data["prices"], setting)
+
+
+# --- the price book ----------------------------------------------------------------------------------------
+
+_MISS: Any = object()
 
 
 class PriceBook:
-    """Prices LLM calls. ``cost()`` never raises and returns None for an unpriced call."""
+    """Prices LLM calls: the user's prices, then genai-prices. ``cost()`` never raises.
+
+    ``overrides`` and the JSON file ``overrides_file`` are validated here (no genai-prices import); errors
+    raise :class:`ConfigError` naming ``"prices"`` or ``file_setting``. ``use_genai_prices=False`` prices
+    only what the user priced.
+    """
 
     def __init__(
         self,
@@ -330,81 +506,118 @@ class PriceBook:
         file_setting: str = "prices_file",
         use_genai_prices: bool = True,
     ) -> None:
-        merged: dict[str, Rates] = {}
-        if overrides_file:
-            merged.update(_read_file(overrides_file, file_setting))
+        user: dict[str, Rates] = {}
+        if overrides_file is not None:
+            user.update(_read_prices_file(overrides_file, file_setting))
         if overrides is not None:
-            merged.update(_parse_overrides(overrides, "prices"))  # the argument wins over the file
-        self._exact = {k: v for k, v in merged.items() if not k.endswith("*")}
+            user.update(_parse_prices(overrides, "prices"))  # the argument wins over the file
+        self._exact = {k: v for k, v in user.items() if not k.endswith("*")}
         self._prefixes = sorted(
-            ((k[:-1], v) for k, v in merged.items() if k.endswith("*")), key=lambda kv: len(kv[0]), reverse=True
+            ((k[:-1], v) for k, v in user.items() if k.endswith("*")), key=lambda kv: len(kv[0]), reverse=True
         )
-        self._use_genai = use_genai_prices
-        self._cache: dict[tuple[str | None, str | None, str | None], Rates | None] = {}
-        self._cache_until: dict[tuple[str | None, str | None, str | None], float] = {}
+        self._use_genai = bool(use_genai_prices)
+        # (provider, model, response_model) -> Rates, or None for unpriced.
+        self._cache: dict[tuple[Any, Any, Any], Rates | None] = {}
+        # Expiry (epoch seconds) of the entries above that come from conditional (dated) prices.
+        self._cache_until: dict[tuple[Any, Any, Any], float] = {}
 
     def warm(self) -> None:
-        """Start loading the bundled table in the background (no network). Idempotent."""
+        """Start loading the genai-prices table on a daemon thread (no network). Idempotent, returns at once."""
         if self._use_genai:
-            _start_loader()
+            try:
+                _start_loader()
+            except Exception as exc:
+                report("prices.warm", exc)
 
     def ready(self) -> bool:
-        """True when ``cost()`` will not wait for the table."""
+        """True when ``cost()`` cannot have to wait for the table to load."""
         return not self._use_genai or _loaded.is_set()
 
     def defer(self, fn: Callable[[], None]) -> bool:
-        """Queue ``fn`` to run when the table has loaded; False if it is ready now (run ``fn`` yourself)."""
+        """Queue ``fn`` to run on the loader thread once the table has loaded; False (nothing queued) if it
+        needs no waiting: the caller runs ``fn`` itself."""
         return self._use_genai and defer(fn)
 
-    def cost(self, provider: str | None, model: str | None, usage: Usage,
-             response_model: str | None = None) -> Cost | None:
+    def cost(
+        self, provider: str | None, model: str | None, usage: Usage, response_model: str | None = None
+    ) -> Cost | None:
+        """The call's cost, or None if it is unpriced (unknown model, or no token counts). Never raises."""
         try:
-            if usage.input_tokens is None and usage.output_tokens is None:
+            n_in = usage.input_tokens
+            n_out = usage.output_tokens
+            if n_in is None and n_out is None:
                 return None
             key = (provider, model, response_model)
-            rates = self._cache.get(key, _MISSING)
-            if rates is _MISSING or (key in self._cache_until and self._cache_until[key] <= time.time()):
-                rates = self._resolve(provider, model, response_model, key)
+            rates = self._cache.get(key, _MISS)
+            if rates is _MISS:
+                rates = self._resolve(key)
+            elif self._cache_until:
+                until = self._cache_until.get(key)
+                if until is not None and until <= time.time():
+                    rates = self._resolve(key)
             if rates is None:
                 return None
-            return rates.price(usage)
+            n_in = n_in or 0
+            if rates.tiers:
+                for start, tier in rates.tiers:  # highest first; cliff: the whole call pays the tier rates
+                    if n_in > start:
+                        rates = tier
+                        break
+            read = usage.cache_read_input_tokens or 0
+            write = usage.cache_write_input_tokens or 0
+            uncached = n_in - read - write
+            if uncached < 0:
+                uncached = 0
+            cost_in = uncached * rates.input + read * rates.cache_read + write * rates.cache_write
+            n_out = n_out or 0
+            if rates.reasoning is None:
+                cost_out = n_out * rates.output
+            else:
+                thought = usage.reasoning_output_tokens or 0
+                if thought > n_out:
+                    thought = n_out
+                cost_out = (n_out - thought) * rates.output + thought * rates.reasoning
+            cost = _new_cost(Cost)  # = Cost(total, input, output, source), in half the time
+            _set_total(cost, cost_in + cost_out + rates.request)
+            _set_input(cost, cost_in)
+            _set_output(cost, cost_out)
+            _set_source(cost, rates.source)
+            return cost
         except Exception as exc:
             report("prices.cost", exc)
             return None
 
-    def _resolve(self, provider: str | None, model: str | None, response_model: str | None,
-                 key: tuple[str | None, str | None, str | None]) -> Rates | None:
+    def _resolve(self, key: tuple[Any, Any, Any]) -> Rates | None:
+        provider, model, response_model = key
+        names = _names(response_model, model)
+        rates = self._user_rates(provider, names)
+        until = _INF
+        if rates is None and self._use_genai and isinstance(provider, str) and names:
+            provider_ids = PROVIDER_IDS.get(provider) or PROVIDER_IDS.get(provider.strip().lower())
+            if provider_ids:
+                rates, until = _genai_rates(provider_ids, names)  # _TableNotReady: nothing is cached
         if len(self._cache) >= _CACHE_MAX:
             self._cache.clear()
             self._cache_until.clear()
-        names = [n for n in (response_model, model) if n]
-        rates = self._user_rates(provider, names)
-        if rates is None and self._use_genai and provider in PROVIDER_IDS:
-            ids = PROVIDER_IDS[provider]
-            for name in names:
-                rates = _genai_lookup(ids, name)
-                if rates is not None:
-                    until = min((_resolved.get((i, name), (None, math.inf))[1] for i in ids), default=math.inf)
-                    if until != math.inf:
-                        self._cache_until[key] = until
-                    break
         self._cache[key] = rates
+        if until != _INF:
+            self._cache_until[key] = until
+        else:
+            self._cache_until.pop(key, None)
         return rates
 
-    def _user_rates(self, provider: str | None, names: list[str]) -> Rates | None:
+    def _user_rates(self, provider: Any, names: list[str]) -> Rates | None:
         if not self._exact and not self._prefixes:
             return None
+        scope = f"{provider.strip().lower()}/" if isinstance(provider, str) and provider.strip() else None
+        exact = self._exact
         for name in names:
-            if provider and f"{provider}/{name}" in self._exact:
-                return self._exact[f"{provider}/{name}"]
-            if name in self._exact:
-                return self._exact[name]
-        for name in names:
-            scoped = f"{provider}/{name}" if provider else None
-            for prefix, rates in self._prefixes:
-                if (scoped is not None and scoped.startswith(prefix)) or name.startswith(prefix):
+            if scope is not None and scope + name in exact:
+                return exact[scope + name]
+            if name in exact:
+                return exact[name]
+        for prefix, rates in self._prefixes:  # longest first
+            for name in names:
+                if name.startswith(prefix) or (scope is not None and (scope + name).startswith(prefix)):
                     return rates
         return None
-
-
-_MISSING: Any = object()
