@@ -61,6 +61,7 @@ class LLMCall:
 
     __slots__ = (
         "_ctx_attrs",
+        "_deferred",
         "_done",
         "_end_ns",
         "_span",
@@ -137,4 +138,7 @@ class LLMCall:
         self._start_ns = 0
         self._end_ns: int | None = None
         self._done = False
+        # Set by an integration whose on_result returned an object that finishes the call later (a raw HTTP
+        # response whose body the user reads afterwards), so the recorder does not finish it on return.
+        self._deferred = False
         self._ctx_attrs: dict[str, Any] | None = None

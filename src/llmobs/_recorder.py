@@ -8,6 +8,7 @@ ends. ``finish`` runs at most once per call whatever the exit path. No function 
 from __future__ import annotations
 
 import contextvars
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -119,13 +120,28 @@ def sampler_sees_attributes(tracer: Any) -> bool:
         return True
 
 
+_error_types: dict[type, str] = {}
+
+
 def error_type(exc: BaseException) -> str:
-    """A low-cardinality error identifier: the fully-qualified exception class (builtins unqualified)."""
+    """A low-cardinality error identifier: the fully-qualified exception class (builtins unqualified), by the
+    public name its package exports it under (``openai.RateLimitError``, not ``openai._exceptions...``)."""
     cls = type(exc)
+    known = _error_types.get(cls)
+    if known is not None:
+        return known
     module = cls.__module__
     if module in ("builtins", "__main__"):
-        return cls.__qualname__
-    return f"{module}.{cls.__qualname__}"
+        name = cls.__qualname__
+    else:
+        name = f"{module}.{cls.__qualname__}"
+        if "._" in module:
+            top = sys.modules.get(module.partition(".")[0])
+            if top is not None and getattr(top, cls.__name__, None) is cls:
+                name = f"{top.__name__}.{cls.__name__}"
+    if len(_error_types) < 1024:
+        _error_types[cls] = name
+    return name
 
 
 def start(call: LLMCall) -> Any:
@@ -402,6 +418,6 @@ def _handle(call: LLMCall, result: Any, on_result: OnResult) -> Any:
         report(f"{call.integration or 'integration'}.on_result", exc)
         finish(call)
         return result
-    if not call.stream or out is result:  # a stream the integration did not wrap ends here
+    if out is result or not (call.stream or call._deferred):  # a stream the integration did not wrap ends here
         finish(call)
     return out

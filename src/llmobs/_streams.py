@@ -101,6 +101,15 @@ def _end(proxy: Any, exc: BaseException | None, complete: bool, end_t: float | N
         _recorder.finish(call, end_t)
 
 
+def end_stream(proxy: Any) -> None:
+    """End a stream proxy's call now, as incomplete unless it already ended (a helper closed the response
+    underneath the proxy, say). Harmless when it has ended."""
+    try:
+        _end(proxy, None, False, proxy._self_call.last_chunk_t)
+    except Exception as exc:
+        report("stream.end", exc)
+
+
 def _record_chunk(proxy: Any, chunk: Any) -> None:
     call: LLMCall = proxy._self_call
     t = _perf()

@@ -134,5 +134,4 @@ def _load_entry_points() -> None:
 
 
 # The built-in integrations, registered lazily (nothing here imports a provider library).
-# Filled in by the integration issues, e.g.:
-#   register("llmobs.instrumentation.openai:OpenAIIntegration", name="openai", library="openai")
+register("llmobs.instrumentation.openai:OpenAIIntegration", name="openai", library="openai")
