@@ -17,7 +17,7 @@ def emitted_names() -> set[str]:
             continue
         if key in ("SCOPE_NAME", "SCHEMA_URL", "LLMOBS_PREFIX", "LLMOBS_METADATA_PREFIX"):
             continue
-        if re.fullmatch(r"(gen_ai|llmobs|server|error|user|session)\.[a-z0-9_.]+", value):
+        if re.fullmatch(r"(gen_ai|llmobs|server|error|user|session|openai)\.[a-z0-9_.]+", value):
             names.add(value)
     return names
 

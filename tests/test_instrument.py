@@ -64,12 +64,12 @@ def test_disabled_by_env_and_by_argument(fake_integration, llmobs_capture, monke
 
     monkeypatch.setenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "fakellm")
     llmobs.instrument()
-    assert llmobs.instrumented_integrations() == []
+    assert "fakellm" not in llmobs.instrumented_integrations()  # openai may be patched: other tests import it
     assert not hasattr(fakellm.Client.complete, "__wrapped__")
     llmobs.uninstrument()
     monkeypatch.delenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
     llmobs.instrument(disabled_integrations=["fakellm"])
-    assert llmobs.instrumented_integrations() == []
+    assert "fakellm" not in llmobs.instrumented_integrations()
     llmobs.uninstrument()
 
 
