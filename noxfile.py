@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "openai_versions", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -19,6 +19,20 @@ def tests_matrix(session: nox.Session) -> None:
     """The suite on every supported Python that is installed (missing interpreters are skipped)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+# Newest release of each supported major version of a provider SDK (the integration tests run on each).
+OPENAI_VERSIONS = ["openai>=2,<3", "openai>=3,<4"]
+
+
+@nox.session
+@nox.parametrize("openai", OPENAI_VERSIONS)
+def openai_versions(session: nox.Session, openai: str) -> None:
+    """The openai integration's tests on the newest 2.x (built on httpx) and 3.x (built on httpx2)."""
+    session.install("-e", ".[test]", openai)
+    session.run("python", "-c", "import openai; print('openai', openai.__version__)")
+    session.run("pytest", "tests/test_openai.py", "tests/test_openai_wire.py", "tests/test_openai_cassettes.py",
+                *session.posargs)
 
 
 @nox.session
@@ -37,3 +51,4 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/run.py")
+    session.run("python", "benchmarks/bench_openai.py")
