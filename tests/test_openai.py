@@ -755,3 +755,92 @@ def test_one_span_inside_a_manual_llm_call(cap, server):
         w.client(server).chat.completions.create(model="gpt-4o", messages=MESSAGES)
         handle.record_usage(input_tokens=12, output_tokens=8)
     assert len(cap.llm_calls()) == 1
+
+
+def test_groq_usage_in_x_groq(cap, server):
+    chunks = w.chat_chunks(model="llama-3.3-70b-versatile", contents=["hi there"], usage=None)
+    chunks[-1]["x_groq"] = {"id": "req_1", "usage": {"prompt_tokens": 21, "completion_tokens": 3,
+                                                     "total_tokens": 24}}
+    server.add_chat_stream(chunks)
+    client = w.client(server, base_url="https://api.groq.com/openai/v1")
+    for _ in client.chat.completions.create(model="llama-3.3-70b-versatile", messages=MESSAGES, stream=True):
+        pass
+    cap.assert_llm_call(provider="groq", input_tokens=21, output_tokens=3)
+
+
+def test_sdk_provider_runtime_names_the_provider():
+    """openai 3.x clients built with provider=bedrock(...) / vertex(...) carry the provider's name."""
+    from types import SimpleNamespace
+
+    import httpx2
+
+    for name, expected in (("bedrock", "aws.bedrock"), ("vertex", "gcp.vertex_ai")):
+        client = SimpleNamespace(_base_url=httpx2.URL("https://example.com/openai/v1/"),
+                                 _provider_runtime=SimpleNamespace(name=name))
+        assert oi.client_info(SimpleNamespace(_client=client)) == (expected, "example.com", 443)
+    bedrock_host = SimpleNamespace(_base_url=httpx2.URL("https://bedrock-runtime.us-east-1.amazonaws.com/openai/v1"))
+    assert oi.client_info(SimpleNamespace(_client=bedrock_host))[0] == "aws.bedrock"
+    s3 = SimpleNamespace(_base_url=httpx2.URL("https://s3.amazonaws.com/v1"))
+    assert oi.client_info(SimpleNamespace(_client=s3))[0] == "openai_compatible"
+
+
+def test_provider_cache_follows_a_changed_base_url(cap, server):
+    client = w.client(server)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    client.base_url = "https://api.x.ai/v1"
+    client.chat.completions.create(model="grok-4", messages=MESSAGES)
+    assert [c.provider for c in cap.llm_calls()] == ["openai", "x_ai"]
+
+
+def test_responses_stream_failed_and_raw(cap, server):
+    server.add_responses_stream(w.response_events(status="failed", usage=None,
+                                                  error={"code": "server_error", "message": "oops"}))
+    client = w.client(server)
+    for _ in client.responses.create(model="gpt-4.1", input="hi", stream=True):
+        pass
+    server.add_json(w.response_object(usage=w.response_usage(9, 1)))
+    raw = client.responses.with_raw_response.create(model="gpt-4.1", input="hi")
+    assert raw.parse().usage.input_tokens == 9
+    failed, ok = cap.llm_calls()
+    assert failed.finish_reasons == ("error",) and failed.input_tokens is None
+    assert ok.input_tokens == 9 and ok.finish_reasons == ("stop",)
+
+
+def test_cut_stream_with_n_choices_marks_each_unfinished_choice(cap, server):
+    """A stream cut after choice 0 finished but before choice 1 did: ("stop", "error")."""
+    server.add_chat_stream(w.chat_chunks(contents=["ab", "cdefgh"], piece_size=2), fail_after=6)
+    client = w.client(server)
+    with pytest.raises(Exception):
+        for _ in client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True, n=2):
+            pass
+    call = one_call(cap)
+    assert call.incomplete and call.span.status.status_code is StatusCode.ERROR
+    assert call.finish_reasons == ("stop", "error")
+
+
+def test_concurrent_async_calls_are_siblings(cap, server):
+    """Scenario 8: asyncio.gather of calls under one parent: siblings, never chained."""
+    client = w.client(server, async_=True)
+
+    async def main():
+        with llmobs.span("parent"):
+            await asyncio.gather(*(client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+                                   for _ in range(3)))
+
+    run(main())
+    parent = cap.one(name="parent")
+    calls = cap.llm_calls()
+    assert len(calls) == 3
+    assert {c.span.parent.span_id for c in calls} == {parent.context.span_id}
+
+
+@pytest.mark.llmobs(capture_content=True)
+def test_large_content_is_truncated_not_dropped(llmobs_capture, server):
+    """Scenario 27: a long prompt is bounded with a marker; the span is kept."""
+    llmobs.instrument(integrations=["openai"], capture_content="SPAN_ONLY", max_content_length=200)
+    try:
+        w.client(server).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x" * 5000}])
+    finally:
+        llmobs.uninstrument()
+    text = one_call(llmobs_capture).attributes[sc.GEN_AI_INPUT_MESSAGES]
+    assert len(text) < 300 and "truncated" in text

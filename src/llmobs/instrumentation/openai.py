@@ -663,10 +663,9 @@ class ChatAccumulator(StreamAccumulator):
             call.response_id = first.id
             call.response_model = first.model
             _openai_extras(call, first)
-        if self.reasons:
-            call.finish_reasons = [
-                _finish_reason(self.reasons.get(i)) for i in range(max(self.reasons) + 1)
-            ]
+        if self.reasons:  # one per choice, in order; a choice the stream never finished is "error"
+            count = max(max(self.reasons) + 1, call.params.get(sc.GEN_AI_REQUEST_CHOICE_COUNT) or 1)
+            call.finish_reasons = [_finish_reason(self.reasons.get(i)) for i in range(count)]
         call.usage = _chat_usage(self.usage)
         if self.capture:
             indices = sorted(set(self.texts) | set(self.tools) | set(self.reasoning) | set(self.reasons))
