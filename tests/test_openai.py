@@ -844,3 +844,12 @@ def test_large_content_is_truncated_not_dropped(llmobs_capture, server):
         llmobs.uninstrument()
     text = one_call(llmobs_capture).attributes[sc.GEN_AI_INPUT_MESSAGES]
     assert len(text) < 300 and "truncated" in text
+
+
+@pytest.mark.llmobs(capture_content=True)
+def test_capture_never_consumes_the_users_iterables(cap_content, server):
+    """Messages given as a generator reach the API intact even with content capture on."""
+    client = w.client(server)
+    client.chat.completions.create(model="gpt-4o", messages=(m for m in MESSAGES))
+    assert server.requests[0].json["messages"] == MESSAGES
+    assert sc.GEN_AI_OUTPUT_MESSAGES in one_call(cap_content).attributes

@@ -387,9 +387,11 @@ def _tool_call_part(tc: Any) -> dict[str, Any]:
     return part
 
 
-def _chat_input(messages: Any) -> list[dict[str, Any]]:
+def _chat_input(messages: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(messages, (list, tuple)):  # a generator would be consumed before the SDK sees it
+        return None
     out = []
-    for message in messages or ():
+    for message in messages:
         role = _get(message, "role")
         if role == "tool":
             parts: list[dict[str, Any]] = [{
@@ -466,11 +468,13 @@ def _reasoning_text(obj: Any) -> str | None:
     return None
 
 
-def _responses_input(value: Any) -> list[dict[str, Any]]:
+def _responses_input(value: Any) -> list[dict[str, Any]] | None:
     if isinstance(value, str):
         return [{"role": "user", "parts": [{"type": "text", "content": value}]}]
+    if not isinstance(value, (list, tuple)):  # never consume an iterator the SDK has yet to read
+        return None
     out: list[dict[str, Any]] = []
-    for item in value or ():
+    for item in value:
         kind = _get(item, "type")
         role = _get(item, "role")
         if role is not None and kind in (None, "message"):
