@@ -853,3 +853,35 @@ def test_capture_never_consumes_the_users_iterables(cap_content, server):
     client.chat.completions.create(model="gpt-4o", messages=(m for m in MESSAGES))
     assert server.requests[0].json["messages"] == MESSAGES
     assert sc.GEN_AI_OUTPUT_MESSAGES in one_call(cap_content).attributes
+
+
+def test_stream_helper_final_without_iterating(cap, server):
+    """Scenario 2: the user calls only a helper and never iterates."""
+    server.add_chat_stream(w.chat_chunks(contents=["Yo"], include_usage=True, usage=w.completion_usage(3, 1)))
+    with w.client(server).chat.completions.stream(model="gpt-4o", messages=MESSAGES,
+                                                  stream_options={"include_usage": True}) as stream:
+        assert stream.get_final_completion().choices[0].message.content == "Yo"
+    cap.assert_llm_call(input_tokens=3, output_tokens=1, incomplete=False, finish_reasons=("stop",))
+
+
+def test_cost_reported_by_the_provider_wins(cap, server):
+    """OpenRouter states the cost in usage; Perplexity as an object. source=provider."""
+    usage = w.completion_usage(100, 20)
+    usage["cost"] = 0.00042
+    server.add_json(w.chat_completion(model="anthropic/claude-sonnet-4", usage=usage))
+    w.client(server, base_url="https://openrouter.ai/api/v1").chat.completions.create(
+        model="anthropic/claude-sonnet-4", messages=MESSAGES)
+    usage = w.completion_usage(50, 10, details=False)
+    usage["cost"] = {"input_tokens_cost": 0.00005, "output_tokens_cost": 0.00001, "request_cost": 0.005,
+                     "total_cost": 0.00506}
+    chunks = w.chat_chunks(model="sonar", contents=["ok"], include_usage=True, usage=usage)
+    server.add_chat_stream(chunks)
+    for _ in w.client(server, base_url="https://api.perplexity.ai").chat.completions.create(
+            model="sonar", messages=MESSAGES, stream=True, stream_options={"include_usage": True}):
+        pass
+    openrouter, perplexity = cap.llm_calls()
+    assert openrouter.cost == 0.00042 and openrouter.attributes[sc.LLMOBS_COST_SOURCE] == "provider"
+    assert sc.LLMOBS_COST_INPUT not in openrouter.attributes
+    assert perplexity.cost == 0.00506 and perplexity.attributes[sc.LLMOBS_COST_INPUT] == 0.00005
+    assert perplexity.attributes[sc.LLMOBS_COST_SOURCE] == "provider"
+    assert cap.total_cost() == pytest.approx(0.00042 + 0.00506)

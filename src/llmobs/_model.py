@@ -82,6 +82,7 @@ class LLMCall:
         "output_messages",
         "params",
         "provider",
+        "reported_cost",
         "response_id",
         "response_model",
         "server_address",
@@ -125,6 +126,8 @@ class LLMCall:
         self.response_model: str | None = None
         self.finish_reasons: list[str] | None = None
         self.usage: Usage | None = None
+        # The cost the API itself reported, USD (total, input or None, output or None); wins over prices.
+        self.reported_cost: tuple[float, float | None, float | None] | None = None
         self.error: BaseException | None = None
         self.extra_attributes: dict[str, Any] | None = None
         # Stream timing (perf_counter seconds).

@@ -288,7 +288,17 @@ def _complete(rt: _runtime.Runtime, call: LLMCall, span: Any, attrs: dict[str, A
     usage = call.usage
     exc = call.error
     cost_total: float | None = None
-    if usage is not None and not usage.is_empty():
+    reported = call.reported_cost
+    if reported is not None:
+        cost_total = reported[0]
+        attrs[sc.LLMOBS_COST_TOTAL] = cost_total
+        if reported[1] is not None:
+            attrs[sc.LLMOBS_COST_INPUT] = reported[1]
+        if reported[2] is not None:
+            attrs[sc.LLMOBS_COST_OUTPUT] = reported[2]
+        attrs[sc.LLMOBS_COST_STATUS] = sc.COST_PRICED
+        attrs[sc.LLMOBS_COST_SOURCE] = sc.COST_SOURCE_PROVIDER
+    elif usage is not None and not usage.is_empty():
         priced = True
         try:
             cost = rt.prices.cost(call.provider, call.model, usage, call.response_model)

@@ -183,3 +183,6 @@ KIND_SCORE: Final = "score"
 # llmobs.cost.status values
 COST_PRICED: Final = "priced"
 COST_UNPRICED: Final = "unpriced"
+
+# llmobs.cost.source values
+COST_SOURCE_PROVIDER: Final = "provider"  # the API response stated the cost (OpenRouter, Perplexity)

@@ -279,6 +279,31 @@ def _chat_usage(u: Any) -> Usage | None:
     return usage
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if type(value) in _NUMBER and value >= 0 else None
+
+
+def reported_cost(u: Any) -> tuple[float, float | None, float | None] | None:
+    """The cost the server put in ``usage`` (USD), if any: OpenRouter's ``cost`` number, Perplexity's
+    ``cost`` object (``total_cost``, ``input_tokens_cost``, ``output_tokens_cost``)."""
+    if u is None:
+        return None
+    extra = getattr(u, "__pydantic_extra__", None)
+    if extra is None:
+        extra = u if isinstance(u, dict) else getattr(u, "__dict__", None) or {}
+    cost = extra.get("cost")
+    if cost is None:
+        return None
+    total = _number(cost)
+    if total is not None:
+        return total, None, None
+    if isinstance(cost, dict):
+        total = _number(cost.get("total_cost"))
+        if total is not None:
+            return total, _number(cost.get("input_tokens_cost")), _number(cost.get("output_tokens_cost"))
+    return None
+
+
 def _responses_usage(u: Any) -> Usage | None:
     if u is None:
         return None
@@ -540,7 +565,9 @@ def _fill_chat(call: LLMCall, obj: Any) -> None:
     choices = getattr(obj, "choices", None) or ()
     if choices:
         call.finish_reasons = [_finish_reason(getattr(c, "finish_reason", None)) for c in choices]
-    call.usage = _chat_usage(getattr(obj, "usage", None))
+    usage = getattr(obj, "usage", None)
+    call.usage = _chat_usage(usage)
+    call.reported_cost = reported_cost(usage)
     _openai_extras(call, obj)
     if _capturing():
         call.output_messages = _chat_output(choices)
@@ -671,6 +698,7 @@ class ChatAccumulator(StreamAccumulator):
             count = max(max(self.reasons) + 1, call.params.get(sc.GEN_AI_REQUEST_CHOICE_COUNT) or 1)
             call.finish_reasons = [_finish_reason(self.reasons.get(i)) for i in range(count)]
         call.usage = _chat_usage(self.usage)
+        call.reported_cost = reported_cost(self.usage)
         if self.capture:
             indices = sorted(set(self.texts) | set(self.tools) | set(self.reasoning) | set(self.reasons))
             messages = []
