@@ -654,14 +654,7 @@ class ChatAccumulator(StreamAccumulator):
                     x_groq = (getattr(chunk, "__pydantic_extra__", None) or {}).get("x_groq")
                     if isinstance(x_groq, dict) and isinstance(x_groq.get("usage"), dict):
                         self.usage = x_groq["usage"]
-            delta = getattr(choice, "delta", None)
-            if delta is None:  # legacy completions: the text is on the choice
-                text = choice.text
-                if text:
-                    content = True
-                    if self.capture:
-                        self.texts.setdefault(choice.index, []).append(text)
-                continue
+            delta = choice.delta
             text = delta.content
             if text:
                 content = True
@@ -712,6 +705,30 @@ class ChatAccumulator(StreamAccumulator):
                     parts.extend(self.tools[i].parts())
                 messages.append({"role": "assistant", "parts": parts})
             call.output_messages = messages
+
+
+class CompletionAccumulator(ChatAccumulator):
+    """Legacy Completions chunks: the text is on the choice itself."""
+
+    __slots__ = ()
+
+    def add(self, chunk: Any) -> bool:
+        if self.chunk is None:
+            self.chunk = chunk
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+        content = False
+        for choice in chunk.choices:
+            reason = choice.finish_reason
+            if reason is not None:
+                self.reasons[choice.index] = reason
+            text = choice.text
+            if text:
+                content = True
+                if self.capture:
+                    self.texts.setdefault(choice.index, []).append(text)
+        return content
 
 
 class ResponsesAccumulator(StreamAccumulator):
@@ -865,7 +882,7 @@ def _result_handler(fill: Any, accumulator: Any) -> Any:
 
 
 _on_chat = _result_handler(_fill_chat, ChatAccumulator)
-_on_completion = _result_handler(_fill_chat, ChatAccumulator)
+_on_completion = _result_handler(_fill_chat, CompletionAccumulator)
 _on_response = _result_handler(_fill_response, ResponsesAccumulator)
 _on_embeddings = _result_handler(_fill_embeddings, lambda capture: StreamAccumulator())
 
