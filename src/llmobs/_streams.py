@@ -110,18 +110,6 @@ def end_stream(proxy: Any) -> None:
         report("stream.end", exc)
 
 
-def _record_chunk(proxy: Any, chunk: Any) -> None:
-    call: LLMCall = proxy._self_call
-    t = _perf()
-    call.chunks += 1
-    call.last_chunk_t = t
-    try:
-        if proxy._self_add(chunk) and call.first_chunk_t is None:
-            call.first_chunk_t = t
-    except Exception as exc:
-        report(f"{call.integration or 'stream'}.accumulator.add", exc)
-
-
 class _StreamProxy(wrapt.ObjectProxy):
     """What the sync and async proxies share: state, and ending an abandoned stream when collected."""
 
@@ -161,7 +149,15 @@ class SyncStreamProxy(_StreamProxy):
         except BaseException as exc:
             _end(self, exc, False)
             raise
-        _record_chunk(self, chunk)
+        call = self._self_call  # runs once per chunk: kept inline
+        t = _perf()
+        call.chunks += 1
+        call.last_chunk_t = t
+        try:
+            if self._self_add(chunk) and call.first_chunk_t is None:
+                call.first_chunk_t = t
+        except Exception as exc:
+            report(f"{call.integration or 'stream'}.accumulator.add", exc)
         return chunk
 
     def __enter__(self) -> Any:
@@ -200,7 +196,15 @@ class AsyncStreamProxy(_StreamProxy):
         except BaseException as exc:
             _end(self, exc, False)
             raise
-        _record_chunk(self, chunk)
+        call = self._self_call  # runs once per chunk: kept inline
+        t = _perf()
+        call.chunks += 1
+        call.last_chunk_t = t
+        try:
+            if self._self_add(chunk) and call.first_chunk_t is None:
+                call.first_chunk_t = t
+        except Exception as exc:
+            report(f"{call.integration or 'stream'}.accumulator.add", exc)
         return chunk
 
     async def __aenter__(self) -> Any:

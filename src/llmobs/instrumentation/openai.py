@@ -628,10 +628,13 @@ class ChatAccumulator(StreamAccumulator):
     """Chat Completions (and legacy Completions) chunks: ids, finish reasons per choice, the usage chunk, and,
     when capturing, the text and reassembled tool calls of every choice."""
 
-    __slots__ = ("capture", "chunk", "reasoning", "reasons", "texts", "tools", "usage")
+    __slots__ = ("capture", "chunk", "reasoning", "reasons", "skip_content", "texts", "tools", "usage")
 
     def __init__(self, capture: bool) -> None:
         self.capture = capture
+        # Once the first content has arrived (time to first chunk is known) and nothing is captured, only
+        # finish reasons and usage matter: the per-chunk work shrinks to two attribute reads.
+        self.skip_content = False
         self.chunk: Any = None  # the first chunk: id, model, fingerprint
         self.usage: Any = None
         self.reasons: dict[int, Any] = {}
@@ -646,6 +649,7 @@ class ChatAccumulator(StreamAccumulator):
         if usage is not None:
             self.usage = usage
         content = False
+        skip = self.skip_content
         for choice in chunk.choices:
             reason = choice.finish_reason
             if reason is not None:
@@ -654,6 +658,8 @@ class ChatAccumulator(StreamAccumulator):
                     x_groq = (getattr(chunk, "__pydantic_extra__", None) or {}).get("x_groq")
                     if isinstance(x_groq, dict) and isinstance(x_groq.get("usage"), dict):
                         self.usage = x_groq["usage"]
+            if skip:
+                continue
             delta = choice.delta
             text = delta.content
             if text:
@@ -679,6 +685,8 @@ class ChatAccumulator(StreamAccumulator):
                         content = True
                         if self.capture:
                             self.reasoning.setdefault(choice.index, []).append(reasoning)
+        if content and not self.capture:
+            self.skip_content = True
         return content
 
     def finish(self, call: LLMCall) -> None:
