@@ -117,12 +117,12 @@ class Metrics:
                                         usage.cache_write_input_tokens, usage.reasoning_output_tokens),
             duration_s, ttfc_s, cost_usd, error_type,
         ))
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None:  # also after a fork: _after_fork_in_child clears it
             self._start()
 
     def enqueue_op(self, kind: str, attrs: dict[str, Any], duration_s: float) -> None:
         self._queue.append((1, kind, attrs, duration_s))
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None:  # also after a fork: _after_fork_in_child clears it
             self._start()
 
     # --- worker side ---------------------------------------------------------------------------------

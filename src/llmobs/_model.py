@@ -64,6 +64,7 @@ class LLMCall:
         "_deferred",
         "_done",
         "_end_ns",
+        "_late_attrs",
         "_span",
         "_start_ns",
         "_t0",
@@ -144,4 +145,7 @@ class LLMCall:
         # Set by an integration whose on_result returned an object that finishes the call later (a raw HTTP
         # response whose body the user reads afterwards), so the recorder does not finish it on return.
         self._deferred = False
+        # The sampling-relevant attributes were not given to start_span (the sampler does not read them):
+        # the recorder writes them at the end with the others.
+        self._late_attrs = False
         self._ctx_attrs: dict[str, Any] | None = None

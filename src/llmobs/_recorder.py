@@ -36,7 +36,7 @@ _detach = otel_context.detach
 # never outlives the call that set it (a stream's iteration happens outside it).
 _in_flight: contextvars.ContextVar[LLMCall | None] = contextvars.ContextVar("llmobs_llm_in_flight", default=None)
 _KIND_BY_OP = {sc.OP_EMBEDDINGS: sc.KIND_EMBEDDING, sc.OP_RETRIEVAL: sc.KIND_RETRIEVAL}
-_PRIMITIVES = (str, int, float, bool)
+_PRIMITIVES = frozenset({str, int, float, bool})
 
 _BoundedAttributes: Any
 try:  # the SDK's attribute container, for the fast path below
@@ -61,15 +61,18 @@ def set_attributes(span: Any, attrs: dict[str, Any]) -> None:
         and (bounded.maxlen is None or len(bounded._dict) + len(attrs) <= bounded.maxlen)
     ):
         slow: dict[str, Any] | None = None
-        fast: dict[str, Any] = {}
-        for key, value in attrs.items():
+        fast: dict[str, Any] = attrs
+        for value in attrs.values():
             kind = type(value)
-            if kind in _PRIMITIVES or (kind is tuple and all(type(v) is str for v in value)):
-                fast[key] = value
-            else:
-                if slow is None:
-                    slow = {}
-                slow[key] = value
+            if kind not in _PRIMITIVES and not (kind is tuple and all(type(v) is str for v in value)):
+                fast, slow = {}, {}  # rare: split into what can go straight in and what the SDK must check
+                for key, value in attrs.items():
+                    kind = type(value)
+                    if kind in _PRIMITIVES or (kind is tuple and all(type(v) is str for v in value)):
+                        fast[key] = value
+                    else:
+                        slow[key] = value
+                break
         lock = getattr(span, "_lock", None)
         if lock is not None:
             with lock:
@@ -147,42 +150,46 @@ def error_type(exc: BaseException) -> str:
 def start(call: LLMCall) -> Any:
     """Start the call's span (not yet current) and its clock. Returns the span, or None if that failed.
 
-    Only the sampling-relevant attributes go to ``start_span``, and only when the sampler may read them
-    (the SDK's built-in samplers do not: then they join the fast pass right after start, skipping the SDK's
-    per-value validation). The rest are set with the response attributes in ``finish``, in one pass."""
+    The sampling-relevant attributes go to ``start_span`` only when the sampler may read them. The SDK's
+    built-in samplers do not (they decide on trace id and parent alone): then those attributes are written
+    with all the others in ``finish``, in one fast pass that skips the SDK's per-value validation."""
     try:
         rt = _runtime._current or _runtime.get()
-        attrs: dict[str, Any] = {
-            sc.GEN_AI_OPERATION_NAME: call.operation,
-            sc.GEN_AI_PROVIDER_NAME: call.provider,
-        }
         model = call.model
-        if model:
-            attrs[sc.GEN_AI_REQUEST_MODEL] = model
-        if call.server_address:
-            attrs[sc.SERVER_ADDRESS] = call.server_address
-            if call.server_port:
-                attrs[sc.SERVER_PORT] = call.server_port
         call._ctx_attrs = _context_attrs.get()
         call._start_ns = _time_ns()
         call._t0 = _perf()
         if rt.sampler_sees_attributes:
             span = rt.tracer.start_span(
-                f"{call.operation} {model}" if model else call.operation, kind=_CLIENT, attributes=attrs,
-                start_time=call._start_ns,
+                f"{call.operation} {model}" if model else call.operation, kind=_CLIENT,
+                attributes=_sampling_attributes(call), start_time=call._start_ns,
             )
         else:
             span = rt.tracer.start_span(
                 f"{call.operation} {model}" if model else call.operation, kind=_CLIENT,
                 start_time=call._start_ns,
             )
-            set_attributes(span, attrs)
+            call._late_attrs = True
         call._span = span
         return span
     except Exception as exc:
         report("recorder.start", exc)
         call._done = True  # nothing to finish
         return None
+
+
+def _sampling_attributes(call: LLMCall) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: call.operation,
+        sc.GEN_AI_PROVIDER_NAME: call.provider,
+    }
+    if call.model:
+        attrs[sc.GEN_AI_REQUEST_MODEL] = call.model
+    if call.server_address:
+        attrs[sc.SERVER_ADDRESS] = call.server_address
+        if call.server_port:
+            attrs[sc.SERVER_PORT] = call.server_port
+    return attrs
 
 
 def finish(call: LLMCall, end_t: float | None = None) -> None:
@@ -217,7 +224,8 @@ def _finish(call: LLMCall, end_t: float | None) -> None:
     duration = now - call._t0
     end_ns = call._start_ns + int(duration * 1e9)
     recording = span is not None and span.is_recording()
-    attrs: dict[str, Any] = {sc.LLMOBS_SPAN_KIND: _KIND_BY_OP.get(call.operation, sc.KIND_LLM)}
+    attrs = _sampling_attributes(call) if call._late_attrs else {}
+    attrs[sc.LLMOBS_SPAN_KIND] = _KIND_BY_OP.get(call.operation, sc.KIND_LLM)
     if call.stream:
         attrs[sc.GEN_AI_REQUEST_STREAM] = True
     if call.params:
