@@ -434,6 +434,8 @@ def test_stream_helper_manager(cap, server):
     assert kept is not None
     calls = cap.llm_calls()
     assert len(calls) == 2 and calls[1].incomplete
+    assert calls[1].response_model == w.DEFAULT_CHAT_MODEL  # what arrived is kept
+    assert calls[1].attributes[sc.LLMOBS_STREAM_CHUNKS] == 1
 
 
 def test_async_stream_helper_manager(cap, server):

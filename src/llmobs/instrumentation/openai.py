@@ -881,7 +881,11 @@ def _result_handler(fill: Any, accumulator: Any) -> Any:
             return _on_raw(call, result, fill, accumulator)
         if call.stream:
             if hasattr(result, "__next__") or hasattr(result, "__anext__"):
-                return wrap_stream(result, call, accumulator(_capturing()))
+                proxy = wrap_stream(result, call, accumulator(_capturing()))
+                managed = _manager_streams.get()
+                if managed is not None:  # opened by a stream() helper manager: it ends the span on exit
+                    managed.append(proxy)
+                return proxy
             return result
         fill(call, result)
         return result
@@ -949,7 +953,6 @@ def _wrappers(operation: str, api_type: str | None, on_result: Any) -> tuple[Any
         except Exception as exc:
             report("openai.call", exc)
             return wrapped(*args, **kwargs)
-        _collect(call)
         return invoke(call, wrapped, args, kwargs, on_result)
 
     async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -960,7 +963,6 @@ def _wrappers(operation: str, api_type: str | None, on_result: Any) -> tuple[Any
         except Exception as exc:
             report("openai.call", exc)
             return await wrapped(*args, **kwargs)
-        _collect(call)
         return await ainvoke(call, wrapped, args, kwargs, on_result)
 
     return sync_wrapper, async_wrapper
@@ -968,24 +970,17 @@ def _wrappers(operation: str, api_type: str | None, on_result: Any) -> tuple[Any
 
 # --- stream() helper managers ---------------------------------------------------------------------------------
 
-# While a stream manager opens its request, the calls started are collected here, so that leaving the
-# manager's ``with`` block ends the span even if the user keeps the helper stream object around.
-_manager_calls: contextvars.ContextVar[list[LLMCall] | None] = contextvars.ContextVar(
+# While a stream() helper manager opens its request, the stream proxies created are collected here, so that
+# leaving the manager's ``with`` block ends the span even if the user keeps the helper stream object (the
+# helper closes the HTTP response directly, underneath our proxy).
+_manager_streams: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "llmobs_openai_manager", default=None
 )
 
 
-def _collect(call: LLMCall) -> None:
-    calls = _manager_calls.get()
-    if calls is not None:
-        calls.append(call)
-
-
-def _end_calls(calls: list[LLMCall]) -> None:
-    for call in calls:
-        if not call._done:
-            call.incomplete = True
-            _recorder.finish(call, call.last_chunk_t)
+def _end_streams(proxies: list[Any]) -> None:
+    for proxy in proxies:
+        end_stream(proxy)  # no-op for a stream that already ended
 
 
 class StreamManagerProxy(wrapt.ObjectProxy):
@@ -994,33 +989,33 @@ class StreamManagerProxy(wrapt.ObjectProxy):
 
     def __init__(self, wrapped: Any) -> None:
         super().__init__(wrapped)
-        self._self_calls: list[LLMCall] = []
+        self._self_streams: list[Any] = []
 
     def __enter__(self) -> Any:
-        token = _manager_calls.set(self._self_calls)
+        token = _manager_streams.set(self._self_streams)
         try:
             return self.__wrapped__.__enter__()
         finally:
-            _manager_calls.reset(token)
+            _manager_streams.reset(token)
 
     def __exit__(self, *exc_info: Any) -> Any:
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
-            _end_calls(self._self_calls)
+            _end_streams(self._self_streams)
 
     async def __aenter__(self) -> Any:
-        token = _manager_calls.set(self._self_calls)
+        token = _manager_streams.set(self._self_streams)
         try:
             return await self.__wrapped__.__aenter__()
         finally:
-            _manager_calls.reset(token)
+            _manager_streams.reset(token)
 
     async def __aexit__(self, *exc_info: Any) -> Any:
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:
-            _end_calls(self._self_calls)
+            _end_streams(self._self_streams)
 
 
 def _stream_manager(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
