@@ -887,3 +887,28 @@ def test_cost_reported_by_the_provider_wins(cap, server):
     assert perplexity.cost == 0.00506 and perplexity.attributes[sc.LLMOBS_COST_INPUT] == 0.00005
     assert perplexity.attributes[sc.LLMOBS_COST_SOURCE] == "provider"
     assert cap.total_cost() == pytest.approx(0.00042 + 0.00506)
+
+
+def test_async_stream_error_midway_and_caller_exception(cap, server):
+    """Scenario 1, async: a dropped connection mid-stream and an exception in the caller's loop body."""
+    client = w.client(server, async_=True)
+
+    async def main():
+        server.add_chat_stream(w.chat_chunks(contents=["one two three four"], piece_size=2), fail_after=3)
+        stream = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+        got = []
+        with pytest.raises(Exception) as info:
+            async for chunk in stream:
+                got.append(chunk)
+        server.add_chat_stream(w.chat_chunks(contents=["one two three four"], piece_size=2))
+        with pytest.raises(ZeroDivisionError):
+            async with await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True) as s:
+                async for _ in s:
+                    1 / 0  # noqa: B018
+        return got, info.value
+
+    got, error = run(main())
+    failed, user_bug = cap.llm_calls()
+    assert failed.span.status.status_code is StatusCode.ERROR and len(got) == 3
+    assert failed.error_type.split(".")[-1] == type(error).__name__
+    assert user_bug.incomplete and user_bug.error_type is None
