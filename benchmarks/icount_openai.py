@@ -8,7 +8,8 @@ PYTHONHASHSEED=0) and the cost of one call is (instructions(120) - instructions(
 non-streaming chat call and a 50-content-chunk stream, each through the real SDK client on a mock transport
 (as in bench_openai.py), uninstrumented (the patched method's original) and instrumented. Set-up: SDK
 TracerProvider with a SimpleSpanProcessor into an exporter that drops spans, price table loaded, the metrics
-queue cleared instead of recorded (the worker's share is measured in benchmarks/icount.py).
+queue cleared instead of recorded (the worker's share is measured in benchmarks/icount.py), the garbage
+collector off during the counted calls (where it runs varies from run to run and made the figures drift).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ SCRIPT = textwrap.dedent("""
     for _ in range(10):
         fn()
     q.clear()
+    import gc
+    gc.collect()
+    gc.disable()  # a collection lands at a different call in each run: +-80k instructions of noise per call
     for i in range(int(os.environ["N"])):
         fn()
         q.clear()
