@@ -912,3 +912,13 @@ def test_async_stream_error_midway_and_caller_exception(cap, server):
     assert failed.span.status.status_code is StatusCode.ERROR and len(got) == 3
     assert failed.error_type.split(".")[-1] == type(error).__name__
     assert user_bug.incomplete and user_bug.error_type is None
+
+
+def test_module_level_client(cap, server, monkeypatch):
+    """`openai.chat.completions.create(...)` (the module's default client) is traced too."""
+    monkeypatch.setattr(openai, "api_key", "sk-test")
+    monkeypatch.setattr(openai, "base_url", "http://localhost:11434/v1")
+    monkeypatch.setattr(openai, "http_client", w.HTTP.Client(transport=w.HTTP.MockTransport(server.handler)))
+    monkeypatch.setattr(openai, "_client", None)
+    openai.chat.completions.create(model="llama3.2", messages=MESSAGES)
+    cap.assert_llm_call(provider="ollama", model="llama3.2")
