@@ -922,3 +922,21 @@ def test_module_level_client(cap, server, monkeypatch):
     monkeypatch.setattr(openai, "_client", None)
     openai.chat.completions.create(model="llama3.2", messages=MESSAGES)
     cap.assert_llm_call(provider="ollama", model="llama3.2")
+
+
+@pytest.mark.parametrize("api", ["embeddings", "completions", "responses"])
+def test_raw_and_streaming_response_for_every_api(cap, server, api):
+    """Scenario 13: with_raw_response / with_streaming_response on each API keep the raw object."""
+    client = w.client(server)
+    resource = getattr(client, api)
+    kwargs = {"embeddings": {"model": "text-embedding-3-small", "input": "hi"},
+              "completions": {"model": "gpt-3.5-turbo-instruct", "prompt": "hi"},
+              "responses": {"model": "gpt-4.1", "input": "hi"}}[api]
+    raw = resource.with_raw_response.create(**kwargs)
+    assert raw.http_response.status_code == 200 and raw.parse() is not None
+    with resource.with_streaming_response.create(**kwargs) as streamed:
+        assert streamed.parse() is not None
+    first, second = cap.llm_calls()
+    assert first.input_tokens is not None and first.input_tokens == second.input_tokens
+    assert first.operation == {"embeddings": "embeddings", "completions": "text_completion",
+                               "responses": "chat"}[api]
