@@ -1,0 +1,246 @@
+"""OTLP trace payloads (protobuf or OTLP/JSON, optionally gzip/deflate) into flat span rows for the store.
+
+A row carries the span's identity, timing and status, the whole attribute and resource sets as JSON, and the
+GenAI facts the reports need as columns. Those columns are read from the current semantic-convention names
+and from the older ones other emitters still send (``gen_ai.system``, ``gen_ai.usage.prompt_tokens``,
+``gen_ai.usage.cache_creation.input_tokens``, OpenLIT's ``gen_ai.usage.cost``), so reports work for any OTel
+GenAI instrumentation, not only llmobs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from typing import Any
+
+from .. import semconv as sc
+
+
+class BadRequest(ValueError):
+    """The payload cannot be decoded; the message says why (sent back with a 400)."""
+
+
+class TooLarge(ValueError):
+    """The payload is over the size limit once decompressed (sent back with a 413)."""
+
+
+COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
+    "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
+    "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
+    "error_type", "user_id", "session_id", "content", "attributes", "resource", "events",
+)
+
+_CONTENT_KEYS = (
+    sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.LLMOBS_INPUT,
+    sc.LLMOBS_OUTPUT, sc.GEN_AI_TOOL_CALL_ARGUMENTS, sc.GEN_AI_TOOL_CALL_RESULT, "gen_ai.prompt", "gen_ai.completion",
+)
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo Content-Encoding (gzip, deflate, identity), refusing output past ``limit`` bytes."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding in ("", "identity"):
+        if len(body) > limit:
+            raise TooLarge(f"body of {len(body)} bytes is over the limit of {limit}")
+        return body
+    if encoding == "gzip":
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
+        wbits = zlib.MAX_WBITS if body[:1] == b"\x78" else -zlib.MAX_WBITS  # zlib-wrapped or raw deflate
+    else:
+        raise BadRequest(f"unsupported Content-Encoding {encoding!r} (gzip, deflate or identity)")
+    try:
+        inflater = zlib.decompressobj(wbits)
+        out = inflater.decompress(body, limit + 1)
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise TooLarge(f"decompressed body is over the limit of {limit} bytes")
+        return out
+    except zlib.error as exc:
+        raise BadRequest(f"cannot {encoding}-decompress the body: {exc}") from None
+
+
+def _any_value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [_any_value(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _any_value(kv.value) for kv in v.kvlist_value.values}
+    if kind == "bytes_value":
+        return base64.b64encode(v.bytes_value).decode("ascii")
+    return getattr(v, kind)
+
+
+def _attrs(kvs: Any) -> dict[str, Any]:
+    return {kv.key: _any_value(kv.value) for kv in kvs}
+
+
+def _first(attrs: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        value = attrs.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _content(attrs: dict[str, Any]) -> str | None:
+    parts = [attrs[k] if isinstance(attrs[k], str) else json.dumps(attrs[k]) for k in _CONTENT_KEYS if k in attrs]
+    return "\n".join(parts) if parts else None
+
+
+def _cost(attrs: dict[str, Any]) -> float | None:
+    return _float(_first(attrs, sc.LLMOBS_COST_TOTAL, "gen_ai.usage.cost.amount", "gen_ai.usage.cost"))
+
+
+def row_from_span(span: Any, resource: dict[str, Any], service: str | None) -> tuple[Any, ...]:
+    """One protobuf ``Span`` as a row (see COLUMNS)."""
+    if len(span.trace_id) != 16 or len(span.span_id) != 8:
+        raise BadRequest(
+            f"span {span.name!r}: trace_id must be 16 bytes and span_id 8 bytes "
+            f"(got {len(span.trace_id)} and {len(span.span_id)})"
+        )
+    a = _attrs(span.attributes)
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    cache_write = _first(a, sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, sc.DEPRECATED_USAGE_CACHE_CREATION_INPUT_TOKENS)
+    events = [
+        {"name": e.name, "time_ns": e.time_unix_nano, "attributes": _attrs(e.attributes)} for e in span.events
+    ]
+    return (
+        span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None, span.name, span.kind,
+        service, start, end, max(end - start, 0) / 1e9 if end else None, span.status.code,
+        span.status.message or None,
+        _str(a.get(sc.GEN_AI_OPERATION_NAME)),
+        _str(_first(a, sc.GEN_AI_PROVIDER_NAME, sc.DEPRECATED_GEN_AI_SYSTEM)),
+        _str(a.get(sc.GEN_AI_REQUEST_MODEL)),
+        _str(a.get(sc.GEN_AI_RESPONSE_MODEL)),
+        _int(_first(a, sc.GEN_AI_USAGE_INPUT_TOKENS, sc.DEPRECATED_USAGE_PROMPT_TOKENS)),
+        _int(_first(a, sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.DEPRECATED_USAGE_COMPLETION_TOKENS)),
+        _int(a.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)),
+        _int(cache_write),
+        _int(a.get(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)),
+        _cost(a),
+        _float(a.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)),
+        _str(a.get(sc.ERROR_TYPE)),
+        _str(_first(a, sc.USER_ID, "enduser.id")),
+        _str(a.get(sc.SESSION_ID)),
+        _content(a),
+        json.dumps(a, separators=(",", ":"), default=str),
+        json.dumps(resource, separators=(",", ":"), default=str),
+        json.dumps(events, separators=(",", ":"), default=str) if events else None,
+    )
+
+
+def _hex_ids_to_base64(obj: Any) -> Any:
+    """OTLP/JSON writes trace and span ids as hex; protobuf's JSON mapping expects base64 for bytes."""
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            if key in ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id") and isinstance(
+                value, str
+            ):
+                try:
+                    out[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
+                except ValueError:
+                    raise BadRequest(f"{key} {value!r} is not hex") from None
+            else:
+                out[key] = _hex_ids_to_base64(value)
+        return out
+    if isinstance(obj, list):
+        return [_hex_ids_to_base64(v) for v in obj]
+    return obj
+
+
+def parse_traces(body: bytes, content_type: str) -> Any:
+    """An ``ExportTraceServiceRequest`` from protobuf or OTLP/JSON bytes. Raises BadRequest."""
+    from google.protobuf import json_format
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest()
+    if is_json(content_type):
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise BadRequest(f"invalid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise BadRequest("an OTLP/JSON body is an object with resourceSpans")
+        try:
+            json_format.ParseDict(_hex_ids_to_base64(data), request, ignore_unknown_fields=True)
+        except json_format.ParseError as exc:
+            raise BadRequest(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from None
+        return request
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise BadRequest(f"not an OTLP protobuf ExportTraceServiceRequest: {exc}") from None
+    return request
+
+
+def rows_from_request(request: Any) -> list[tuple[Any, ...]]:
+    rows = []
+    for rs in request.resource_spans:
+        resource = _attrs(rs.resource.attributes)
+        service = _str(resource.get("service.name"))
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                rows.append(row_from_span(span, resource, service))
+    return rows
+
+
+def is_json(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == "application/json"
+
+
+def count_items(request: Any, signal: str) -> int:
+    """Spans, data points or log records in a metrics/logs/traces request (for partial-success replies)."""
+    total = 0
+    if signal == "traces":
+        for rs in request.resource_spans:
+            for ss in rs.scope_spans:
+                total += len(ss.spans)
+    return total
+
+
+def parse_other(body: bytes, content_type: str, signal: str) -> Any:
+    """Metrics or logs requests: validated (so malformed data gets a 400) and acknowledged."""
+    from google.protobuf import json_format
+    from google.protobuf.message import DecodeError
+
+    if signal == "metrics":
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+            ExportMetricsServiceRequest as Req,
+        )
+    else:
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest as Req  # type: ignore[assignment]
+    request = Req()
+    try:
+        if is_json(content_type):
+            json_format.ParseDict(_hex_ids_to_base64(json.loads(body)), request, ignore_unknown_fields=True)
+        else:
+            request.ParseFromString(body)
+    except (ValueError, DecodeError, json_format.ParseError) as exc:
+        raise BadRequest(f"not an OTLP {signal} request: {exc}") from None
+    return request

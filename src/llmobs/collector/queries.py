@@ -1,0 +1,225 @@
+"""Queries over the store: trace lists, one trace as a tree, and the per-model report.
+
+All functions take a read connection (``Store.reader()``) and plain Python filters; none of them formats
+output (see ``cli.py`` for tables and CSV). Percentiles are nearest-rank (the smallest value with at least
+p % of the values at or below it), computed inside SQLite with window functions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .. import semconv as sc
+
+LLM_OPERATIONS = (*sorted(sc.INFERENCE_OPERATIONS), sc.OP_EMBEDDINGS)
+GROUPS = {  # report group name -> column
+    "model": "model",
+    "response_model": "response_model",
+    "provider": "provider",
+    "service": "service",
+    "user": "user_id",
+    "session": "session_id",
+    "operation": "operation",
+}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``"90s"``, ``"15m"``, ``"24h"``, ``"7d"`` (a bare number is seconds)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (e.g. 30s, 15m, 24h, 7d)")
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def parse_time(text: str | None, now_ns: int | None = None) -> int | None:
+    """Nanoseconds since the epoch from a duration ago (``"1h"``), epoch seconds, or an ISO-8601 time."""
+    if text is None or text == "":
+        return None
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    try:
+        return now_ns - int(parse_duration(text) * 1e9)
+    except ValueError:
+        pass
+    try:
+        return int(float(text) * 1e9)
+    except ValueError:
+        pass
+    from datetime import datetime, timezone
+
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time (e.g. 1h ago as '1h', epoch seconds, or ISO-8601)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1e9)
+
+
+@dataclass
+class Filters:
+    service: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    status: str | None = None  # "error" or "ok"
+    user: str | None = None
+    session: str | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+    text: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column, value in (("service", self.service), ("provider", self.provider),
+                              ("user_id", self.user), ("session_id", self.session)):
+            if value:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if self.model:
+            clauses.append("(model = ? OR response_model = ?)")
+            args += [self.model, self.model]
+        if self.status == "error":
+            clauses.append("status_code = 2")
+        elif self.status == "ok":
+            clauses.append("status_code != 2")
+        elif self.status:
+            raise ValueError(f"status must be 'error' or 'ok', not {self.status!r}")
+        if self.since_ns is not None:
+            clauses.append("start_ns >= ?")
+            args.append(self.since_ns)
+        if self.until_ns is not None:
+            clauses.append("start_ns < ?")
+            args.append(self.until_ns)
+        if self.text:
+            clauses.append("content LIKE ? ESCAPE '\\'")
+            escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.append(f"%{escaped}%")
+        return (" AND ".join(clauses) or "1"), args
+
+
+def list_traces(conn: sqlite3.Connection, filters: Filters, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+    """Traces with at least one span matching ``filters``, newest first, with their totals."""
+    where, args = filters.where()
+    ids = conn.execute(
+        f"SELECT trace_id, MAX(start_ns) AS newest FROM spans WHERE {where} "
+        "GROUP BY trace_id ORDER BY newest DESC LIMIT ? OFFSET ?",
+        [*args, int(limit), int(offset)],
+    ).fetchall()
+    out = []
+    for row in ids:
+        trace_id = row[0]
+        agg = conn.execute(
+            "SELECT MIN(start_ns), MAX(end_ns), COUNT(*), "
+            f"SUM(operation IN ({','.join('?' * len(LLM_OPERATIONS))})), "
+            "SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), MAX(status_code = 2), "
+            "GROUP_CONCAT(DISTINCT service) FROM spans WHERE trace_id = ?",
+            [*LLM_OPERATIONS, trace_id],
+        ).fetchone()
+        root = conn.execute(
+            "SELECT name, service FROM spans WHERE trace_id = ? ORDER BY (parent_span_id IS NOT NULL), start_ns "
+            "LIMIT 1", (trace_id,),
+        ).fetchone()
+        start, end = agg[0], agg[1]
+        out.append({
+            "trace_id": trace_id, "root": root[0] if root else None, "service": root[1] if root else None,
+            "start_ns": start, "duration_s": (end - start) / 1e9 if start and end else None, "spans": agg[2],
+            "llm_calls": agg[3] or 0, "input_tokens": agg[4], "output_tokens": agg[5], "cost_usd": agg[6],
+            "error": bool(agg[7]), "services": sorted((agg[8] or "").split(",")) if agg[8] else [],
+        })
+    return out
+
+
+_SPAN_FIELDS = (
+    "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
+    "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
+    "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
+    "error_type", "user_id", "session_id", "attributes", "events",
+)
+
+
+def get_trace(conn: sqlite3.Connection, trace_id: str) -> list[dict[str, Any]] | None:
+    """The spans of one trace as a forest (``children`` lists), roots first by start time; None if unknown."""
+    rows = conn.execute(
+        f"SELECT {', '.join(_SPAN_FIELDS)} FROM spans WHERE trace_id = ? ORDER BY start_ns", (trace_id.lower(),)
+    ).fetchall()
+    if not rows:
+        return None
+    spans = []
+    for row in rows:
+        span = dict(zip(_SPAN_FIELDS, tuple(row), strict=False))
+        span["attributes"] = json.loads(span["attributes"] or "{}")
+        span["events"] = json.loads(span["events"]) if span["events"] else []
+        span["children"] = []
+        spans.append(span)
+    by_id = {s["span_id"]: s for s in spans}
+    roots: list[dict[str, Any]] = []
+    for span in spans:
+        parent = by_id.get(span["parent_span_id"] or "")
+        (parent["children"] if parent is not None else roots).append(span)
+    return roots
+
+
+def _pct_expr(rank: str, count: str, value: str, p: int) -> str:
+    # nearest rank: the value whose rank is the first >= ceil(p/100 * n)
+    return f"MIN(CASE WHEN {rank} >= ({count} * {p} + 99) / 100 THEN {value} END)"
+
+
+REPORT_FIELDS = (
+    "calls", "errors", "error_rate", "latency_p50_s", "latency_p95_s", "latency_p99_s", "ttfc_p50_s",
+    "ttfc_p95_s", "input_tokens", "output_tokens", "output_tokens_per_s", "cost_usd",
+)
+
+
+def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...] = ("provider", "model"),
+           ) -> list[dict[str, Any]]:
+    """Per group of LLM calls (chat, text_completion, generate_content, embeddings): calls, errors, latency
+    and TTFT percentiles, tokens, output tokens per second of call time, cost. Most expensive first."""
+    unknown = [g for g in group_by if g not in GROUPS]
+    if unknown or not group_by:
+        raise ValueError(f"group_by takes {', '.join(GROUPS)}; got {', '.join(unknown) or 'nothing'}")
+    cols = [GROUPS[g] for g in group_by]
+    part = ", ".join(cols)
+    where, args = filters.where()
+    ops = ",".join("?" * len(LLM_OPERATIONS))
+    sql = f"""
+        WITH f AS (
+            SELECT {part}, duration_s, ttfc_s, status_code, input_tokens, output_tokens, cost_usd
+            FROM spans WHERE operation IN ({ops}) AND {where}
+        ), r AS (
+            SELECT *,
+                ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY duration_s) AS rd,
+                COUNT(*) OVER (PARTITION BY {part}) AS nd,
+                ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY ttfc_s IS NULL, ttfc_s) AS rt,
+                COUNT(ttfc_s) OVER (PARTITION BY {part}) AS nt
+            FROM f
+        )
+        SELECT {part}, COUNT(*), SUM(status_code = 2),
+            {_pct_expr('rd', 'nd', 'duration_s', 50)}, {_pct_expr('rd', 'nd', 'duration_s', 95)},
+            {_pct_expr('rd', 'nd', 'duration_s', 99)},
+            {_pct_expr('rt', 'nt', 'ttfc_s', 50)}, {_pct_expr('rt', 'nt', 'ttfc_s', 95)},
+            SUM(input_tokens), SUM(output_tokens),
+            SUM(output_tokens) / NULLIF(SUM(CASE WHEN output_tokens IS NOT NULL THEN duration_s END), 0),
+            SUM(cost_usd)
+        FROM r GROUP BY {part}
+        ORDER BY SUM(cost_usd) IS NULL, SUM(cost_usd) DESC, COUNT(*) DESC
+    """
+    out = []
+    for row in conn.execute(sql, [*LLM_OPERATIONS, *args]).fetchall():
+        values = tuple(row)
+        item: dict[str, Any] = dict(zip(group_by, values[: len(group_by)], strict=False))
+        calls, errors, p50, p95, p99, t50, t95, tin, tout, tps, cost = values[len(group_by):]
+        item.update({
+            "calls": calls, "errors": errors or 0, "error_rate": (errors or 0) / calls if calls else 0.0,
+            "latency_p50_s": p50, "latency_p95_s": p95, "latency_p99_s": p99, "ttfc_p50_s": t50,
+            "ttfc_p95_s": t95, "input_tokens": tin, "output_tokens": tout, "output_tokens_per_s": tps,
+            "cost_usd": cost,
+        })
+        out.append(item)
+    return out

@@ -1,0 +1,329 @@
+"""The collector process: OTLP/HTTP and OTLP/gRPC receivers, the query API, one store.
+
+HTTP (default 127.0.0.1:4318): ``POST /v1/traces``, ``/v1/metrics``, ``/v1/logs`` with
+``application/x-protobuf`` or ``application/json`` bodies (OTLP/JSON: hex ids, integer enums, 64-bit ints
+as strings), optionally gzip/deflate; the reply uses the request's encoding. Status codes: 200 once stored
+(committed); 400 with a reason for malformed data; 401 without the bearer token when one is set; 404 / 405;
+411 without Content-Length; 413 past the body limit (after decompression); 415 for other content types; 503
+with ``Retry-After`` when the writer is overloaded. Query API: ``GET /api/traces``, ``/api/traces/<id>``,
+``/api/report``, ``/api/health``.
+
+gRPC (default 127.0.0.1:4317): the trace, metrics and logs ``Export`` services, 64 MiB receive limit;
+overload answers ``UNAVAILABLE`` (retryable, as OTLP specifies).
+
+Binding to anything but a loopback address requires a bearer token: telemetry holds prompts and costs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .._errors import ConfigError
+from . import otlp, queries
+from .store import Overloaded, Store
+
+logger = logging.getLogger("llmobs.collector")
+
+DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
+_PROTOBUF = "application/x-protobuf"
+_JSON = "application/json"
+_SIGNALS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _empty_response(signal: str) -> Any:
+    if signal == "traces":
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+        return ExportTraceServiceResponse()
+    if signal == "metrics":
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+
+        return ExportMetricsServiceResponse()
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+
+    return ExportLogsServiceResponse()
+
+
+class Collector:
+    """Owns the store and the servers. ``start()`` binds and serves on daemon threads; ``stop()`` ends all."""
+
+    def __init__(self, data_dir: str, *, host: str = "127.0.0.1", http_port: int = 4318,
+                 grpc_port: int | None = 4317, token: str | None = None, retention_s: float | None = None,
+                 body_limit: int = DEFAULT_BODY_LIMIT, max_pending_spans: int = 200_000) -> None:
+        if not _is_loopback(host) and not token:
+            raise ConfigError("host", host, "a loopback address, or any address together with a bearer token "
+                              "(--token / LLMOBS_COLLECTOR_TOKEN)")
+        self.host = host
+        self.token = token
+        self.body_limit = body_limit
+        self.store = Store(data_dir, retention_s=retention_s, max_pending_spans=max_pending_spans)
+        self._http = _Server((host, http_port), _Handler)
+        self._http.collector = self
+        self.http_port = self._http.server_address[1]
+        self._grpc: Any = None
+        self.grpc_port: int | None = None
+        if grpc_port is not None:
+            self._grpc, self.grpc_port = _grpc_server(self, host, grpc_port)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def http_endpoint(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def grpc_endpoint(self) -> str | None:
+        return None if self.grpc_port is None else f"http://{self.host}:{self.grpc_port}"
+
+    def start(self) -> Collector:
+        thread = threading.Thread(target=self._http.serve_forever, name="llmobs-collector-http", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        if self._grpc is not None:
+            self._grpc.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        if self._grpc is not None:
+            self._grpc.stop(grace=2).wait(3)
+        self.store.close()
+
+    def __enter__(self) -> Collector:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # --- shared by both receivers ------------------------------------------------------------------------------
+    def ingest(self, signal: str, request: Any, raw: bytes | None) -> None:
+        """Store a decoded request; returns once committed. Raises BadRequest / Overloaded / TimeoutError."""
+        if signal == "traces":
+            self.store.write(otlp.rows_from_request(request))
+        else:
+            self.store.write([], signal=signal, payload=raw if raw is not None else request.SerializeToString())
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    collector: Collector
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: exporters reuse their connections
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    # --- replies ---------------------------------------------------------------------------------------------
+    def _reply(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self._reply(status, json.dumps(obj, default=str).encode(), _JSON, headers)
+
+    def _otlp_error(self, status: int, message: str, as_json: bool, headers: dict[str, str] | None = None) -> None:
+        """An OTLP error reply: a google.rpc.Status with the reason, in the request's encoding."""
+        if as_json:
+            self._json(status, {"code": status, "message": message}, headers)
+            return
+        from google.rpc import status_pb2
+
+        self._reply(status, status_pb2.Status(code=status, message=message).SerializeToString(), _PROTOBUF, headers)
+
+    def _authorized(self) -> bool:
+        token = self.server.collector.token
+        if not token:
+            return True
+        if self.headers.get("Authorization", "") == f"Bearer {token}":
+            return True
+        self._json(401, {"error": "missing or wrong bearer token"}, {"WWW-Authenticate": "Bearer"})
+        return False
+
+    def _drain(self, length: int) -> None:
+        """Read and drop a body we refuse, so the connection stays usable."""
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 16))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+    # --- OTLP ------------------------------------------------------------------------------------------------
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/")
+        signal = _SIGNALS.get(path)
+        length_header = self.headers.get("Content-Length")
+        length = int(length_header) if length_header and length_header.isdigit() else None
+        if signal is None:
+            if length:
+                self._drain(length)
+            self._json(404, {"error": f"no OTLP endpoint at {path}; use /v1/traces, /v1/metrics or /v1/logs"})
+            return
+        if not self._authorized():
+            if length:
+                self._drain(length)
+            return
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        as_json = content_type == _JSON
+        if content_type not in (_PROTOBUF, _JSON):
+            if length:
+                self._drain(length)
+            self._otlp_error(415, f"Content-Type {content_type or '(none)'} is not supported: use "
+                                  f"{_PROTOBUF} or {_JSON}", False)
+            return
+        if length is None:
+            self._otlp_error(411, "Content-Length is required", as_json)
+            self.close_connection = True
+            return
+        limit = self.server.collector.body_limit
+        if length > limit:
+            self._drain(length)
+            self._otlp_error(413, f"body of {length} bytes is over the limit of {limit}", as_json)
+            return
+        body = self.rfile.read(length)
+        try:
+            data = otlp.decompress(body, self.headers.get("Content-Encoding"), limit)
+            if signal == "traces":
+                request = otlp.parse_traces(data, content_type)
+            else:
+                request = otlp.parse_other(data, content_type, signal)
+            self.server.collector.ingest(signal, request, data if not as_json else None)
+        except otlp.TooLarge as exc:
+            self._otlp_error(413, str(exc), as_json)
+            return
+        except otlp.BadRequest as exc:
+            self._otlp_error(400, str(exc), as_json)
+            return
+        except Overloaded as exc:
+            self._otlp_error(503, f"overloaded, retry later: {exc}", as_json, {"Retry-After": "1"})
+            return
+        except TimeoutError as exc:
+            self._otlp_error(503, f"storage is slow, retry later: {exc}", as_json, {"Retry-After": "2"})
+            return
+        except Exception as exc:  # a bug or a storage failure: nothing was acknowledged
+            logger.exception("collector: could not store a %s request", signal)
+            self._otlp_error(500, f"could not store the data: {type(exc).__name__}", as_json)
+            return
+        response = _empty_response(signal)
+        if as_json:
+            self._reply(200, b"{}", _JSON)
+        else:
+            self._reply(200, response.SerializeToString(), _PROTOBUF)
+
+    # --- query API -------------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        path = url.path.rstrip("/")
+        if path in ("/v1/traces", "/v1/metrics", "/v1/logs"):
+            self._json(405, {"error": "OTLP endpoints take POST"}, {"Allow": "POST"})
+            return
+        if not self._authorized():
+            return
+        params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        conn = self.server.collector.store.reader()
+        try:
+            if path == "/api/health":
+                self._json(200, {"status": "ok", "spans": self.server.collector.store.count(),
+                                 "pending": self.server.collector.store.pending})
+            elif path == "/api/traces":
+                self._json(200, {"traces": queries.list_traces(
+                    conn, _filters(params), int(params.get("limit", 50)), int(params.get("offset", 0)))})
+            elif path.startswith("/api/traces/"):
+                tree = queries.get_trace(conn, path.rsplit("/", 1)[1])
+                if tree is None:
+                    self._json(404, {"error": "no such trace"})
+                else:
+                    self._json(200, {"trace_id": path.rsplit("/", 1)[1].lower(), "spans": tree})
+            elif path == "/api/report":
+                group_by = tuple(g for g in params.get("group_by", "provider,model").split(",") if g)
+                rows = queries.report(conn, _filters(params), group_by)
+                if params.get("format") == "csv":
+                    from .cli import report_csv
+
+                    self._reply(200, report_csv(rows, group_by).encode(), "text/csv")
+                else:
+                    self._json(200, {"group_by": list(group_by), "rows": rows})
+            else:
+                self._json(404, {"error": f"no such endpoint: {path}"})
+        except ValueError as exc:
+            self._json(400, {"error": str(exc)})
+
+
+def _filters(params: dict[str, str]) -> queries.Filters:
+    return queries.Filters(
+        service=params.get("service"), provider=params.get("provider"), model=params.get("model"),
+        status=params.get("status"), user=params.get("user"), session=params.get("session"),
+        since_ns=queries.parse_time(params.get("since")), until_ns=queries.parse_time(params.get("until")),
+        text=params.get("q"),
+    )
+
+
+def _grpc_server(collector: Collector, host: str, port: int) -> tuple[Any, int]:
+    from concurrent import futures
+
+    import grpc
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    limit = DEFAULT_BODY_LIMIT
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="llmobs-collector-grpc"),
+        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
+    )
+    token = collector.token
+
+    def export(signal: str, request: Any, context: Any, response: Any) -> Any:
+        if token:
+            metadata = dict(context.invocation_metadata())
+            if metadata.get("authorization") != f"Bearer {token}":
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        try:
+            collector.ingest(signal, request, None)
+        except otlp.BadRequest as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (Overloaded, TimeoutError) as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"overloaded, retry later: {exc}")
+        return response
+
+    class Traces(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request: Any, context: Any) -> Any:
+            return export("traces", request, context, trace_service_pb2.ExportTraceServiceResponse())
+
+    class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+        def Export(self, request: Any, context: Any) -> Any:
+            return export("metrics", request, context, metrics_service_pb2.ExportMetricsServiceResponse())
+
+    class Logs(logs_service_pb2_grpc.LogsServiceServicer):
+        def Export(self, request: Any, context: Any) -> Any:
+            return export("logs", request, context, logs_service_pb2.ExportLogsServiceResponse())
+
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    return server, bound
