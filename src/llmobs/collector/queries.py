@@ -39,14 +39,13 @@ def parse_duration(text: str) -> float:
 
 
 def parse_time(text: str | None, now_ns: int | None = None) -> int | None:
-    """Nanoseconds since the epoch from a duration ago (``"1h"``), epoch seconds, or an ISO-8601 time."""
+    """Nanoseconds since the epoch from a duration ago with its unit (``"1h"``), epoch seconds, or ISO-8601."""
     if text is None or text == "":
         return None
     now_ns = time.time_ns() if now_ns is None else now_ns
-    try:
+    match = _DURATION.match(text)
+    if match and match.group(2):  # "15m", "24h": that long ago (a bare number is epoch seconds)
         return now_ns - int(parse_duration(text) * 1e9)
-    except ValueError:
-        pass
     try:
         return int(float(text) * 1e9)
     except ValueError:
