@@ -29,8 +29,19 @@ COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
-    "error_type", "user_id", "session_id", "content", "attributes", "resource", "events",
+    "error_type", "user_id", "session_id", "content", "resource", "raw",
 )
+
+# The attributes read into columns; every other attribute stays in the span's raw protobuf bytes (``raw``),
+# decoded only when a trace is shown. Decoding only these keeps ingest cheap.
+_WANTED = frozenset({
+    sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.DEPRECATED_GEN_AI_SYSTEM, sc.GEN_AI_REQUEST_MODEL,
+    sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_USAGE_INPUT_TOKENS, sc.DEPRECATED_USAGE_PROMPT_TOKENS,
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.DEPRECATED_USAGE_COMPLETION_TOKENS, sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, sc.DEPRECATED_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, sc.LLMOBS_COST_TOTAL, "gen_ai.usage.cost.amount", "gen_ai.usage.cost",
+    sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, sc.ERROR_TYPE, sc.USER_ID, "enduser.id", sc.SESSION_ID,
+})
 
 _CONTENT_KEYS = (
     sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.LLMOBS_INPUT,
@@ -87,23 +98,21 @@ def _first(attrs: dict[str, Any], *names: str) -> Any:
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    kind = type(value)
+    if kind is int:
         return value
-    if isinstance(value, float) and value.is_integer():
+    if kind is float and value.is_integer():
         return int(value)
     return None
 
 
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
+    kind = type(value)
+    return float(value) if kind is float or kind is int else None
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value if type(value) is str else None
 
 
 def _content(attrs: dict[str, Any]) -> str | None:
@@ -115,42 +124,87 @@ def _cost(attrs: dict[str, Any]) -> float | None:
     return _float(_first(attrs, sc.LLMOBS_COST_TOTAL, "gen_ai.usage.cost.amount", "gen_ai.usage.cost"))
 
 
-def row_from_span(span: Any, resource: dict[str, Any], service: str | None) -> tuple[Any, ...]:
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
+def _wanted_attrs(kvs: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The column attributes, and the content attributes (or None when the span has none)."""
+    a: dict[str, Any] = {}
+    content: dict[str, Any] | None = None
+    wanted = _WANTED
+    scalars = _SCALARS
+    for kv in kvs:
+        key = kv.key
+        if key in wanted:
+            value = kv.value
+            kind = value.WhichOneof("value")
+            a[key] = getattr(value, kind) if kind in scalars else _any_value(value)
+        elif key in _CONTENT_SET:
+            if content is None:
+                content = {}
+            content[key] = _any_value(kv.value)
+    return a, content
+
+
+_CONTENT_SET = frozenset(_CONTENT_KEYS)
+
+
+def row_from_span(span: Any, resource_json: str, service: str | None) -> tuple[Any, ...]:
     """One protobuf ``Span`` as a row (see COLUMNS)."""
     if len(span.trace_id) != 16 or len(span.span_id) != 8:
         raise BadRequest(
             f"span {span.name!r}: trace_id must be 16 bytes and span_id 8 bytes "
             f"(got {len(span.trace_id)} and {len(span.span_id)})"
         )
-    a = _attrs(span.attributes)
+    a, content = _wanted_attrs(span.attributes)
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    cache_write = _first(a, sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, sc.DEPRECATED_USAGE_CACHE_CREATION_INPUT_TOKENS)
-    events = [
-        {"name": e.name, "time_ns": e.time_unix_nano, "attributes": _attrs(e.attributes)} for e in span.events
-    ]
+    status = span.status
+    if a:
+        get = a.get
+        provider = get(sc.GEN_AI_PROVIDER_NAME)
+        if provider is None:
+            provider = get(sc.DEPRECATED_GEN_AI_SYSTEM)
+        n_in = get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+        if n_in is None:
+            n_in = get(sc.DEPRECATED_USAGE_PROMPT_TOKENS)
+        n_out = get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+        if n_out is None:
+            n_out = get(sc.DEPRECATED_USAGE_COMPLETION_TOKENS)
+        write = get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)
+        if write is None:
+            write = get(sc.DEPRECATED_USAGE_CACHE_CREATION_INPUT_TOKENS)
+        user = get(sc.USER_ID)
+        if user is None:
+            user = get("enduser.id")
+        facts: tuple[Any, ...] = (
+            _str(get(sc.GEN_AI_OPERATION_NAME)), _str(provider), _str(get(sc.GEN_AI_REQUEST_MODEL)),
+            _str(get(sc.GEN_AI_RESPONSE_MODEL)), _int(n_in), _int(n_out),
+            _int(get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)), _int(write),
+            _int(get(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)), _cost(a),
+            _float(get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)), _str(get(sc.ERROR_TYPE)), _str(user),
+            _str(get(sc.SESSION_ID)),
+        )
+    else:
+        facts = _NO_FACTS
     return (
         span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None, span.name, span.kind,
-        service, start, end, max(end - start, 0) / 1e9 if end else None, span.status.code,
-        span.status.message or None,
-        _str(a.get(sc.GEN_AI_OPERATION_NAME)),
-        _str(_first(a, sc.GEN_AI_PROVIDER_NAME, sc.DEPRECATED_GEN_AI_SYSTEM)),
-        _str(a.get(sc.GEN_AI_REQUEST_MODEL)),
-        _str(a.get(sc.GEN_AI_RESPONSE_MODEL)),
-        _int(_first(a, sc.GEN_AI_USAGE_INPUT_TOKENS, sc.DEPRECATED_USAGE_PROMPT_TOKENS)),
-        _int(_first(a, sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.DEPRECATED_USAGE_COMPLETION_TOKENS)),
-        _int(a.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)),
-        _int(cache_write),
-        _int(a.get(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)),
-        _cost(a),
-        _float(a.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)),
-        _str(a.get(sc.ERROR_TYPE)),
-        _str(_first(a, sc.USER_ID, "enduser.id")),
-        _str(a.get(sc.SESSION_ID)),
-        _content(a),
-        json.dumps(a, separators=(",", ":"), default=str),
-        json.dumps(resource, separators=(",", ":"), default=str),
-        json.dumps(events, separators=(",", ":"), default=str) if events else None,
+        service, start, end, (end - start) / 1e9 if end > start else 0.0 if end else None, status.code,
+        status.message or None, *facts, _content(content) if content else None, resource_json,
+        span.SerializeToString(),
     )
+
+
+_NO_FACTS = (None,) * 14
+
+
+def span_details(raw: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """All attributes and events of a stored span, from its raw protobuf bytes."""
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+    span = Span()
+    span.ParseFromString(raw)
+    events = [{"name": e.name, "time_ns": e.time_unix_nano, "attributes": _attrs(e.attributes)} for e in span.events]
+    return _attrs(span.attributes), events
 
 
 def _hex_ids_to_base64(obj: Any) -> Any:
@@ -204,9 +258,10 @@ def rows_from_request(request: Any) -> list[tuple[Any, ...]]:
     for rs in request.resource_spans:
         resource = _attrs(rs.resource.attributes)
         service = _str(resource.get("service.name"))
+        resource_json = json.dumps(resource, separators=(",", ":"), default=str)
         for ss in rs.scope_spans:
             for span in ss.spans:
-                rows.append(row_from_span(span, resource, service))
+                rows.append(row_from_span(span, resource_json, service))
     return rows
 
 

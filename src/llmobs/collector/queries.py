@@ -7,7 +7,6 @@ p % of the values at or below it), computed inside SQLite with window functions.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import time
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import semconv as sc
+from .otlp import span_details
 
 LLM_OPERATIONS = (*sorted(sc.INFERENCE_OPERATIONS), sc.OP_EMBEDDINGS)
 GROUPS = {  # report group name -> column
@@ -139,7 +139,7 @@ _SPAN_FIELDS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
-    "error_type", "user_id", "session_id", "attributes", "events",
+    "error_type", "user_id", "session_id", "raw",
 )
 
 
@@ -153,8 +153,7 @@ def get_trace(conn: sqlite3.Connection, trace_id: str) -> list[dict[str, Any]] |
     spans = []
     for row in rows:
         span = dict(zip(_SPAN_FIELDS, tuple(row), strict=False))
-        span["attributes"] = json.loads(span["attributes"] or "{}")
-        span["events"] = json.loads(span["events"]) if span["events"] else []
+        span["attributes"], span["events"] = span_details(span.pop("raw"))
         span["children"] = []
         spans.append(span)
     by_id = {s["span_id"]: s for s in spans}

@@ -64,13 +64,20 @@ class Collector:
 
     def __init__(self, data_dir: str, *, host: str = "127.0.0.1", http_port: int = 4318,
                  grpc_port: int | None = 4317, token: str | None = None, retention_s: float | None = None,
-                 body_limit: int = DEFAULT_BODY_LIMIT, max_pending_spans: int = 200_000) -> None:
+                 body_limit: int = DEFAULT_BODY_LIMIT, max_pending_spans: int = 200_000,
+                 http_workers: int = 1) -> None:
         if not _is_loopback(host) and not token:
             raise ConfigError("host", host, "a loopback address, or any address together with a bearer token "
                               "(--token / LLMOBS_COLLECTOR_TOKEN)")
+        if http_workers < 1:
+            raise ConfigError("http_workers", http_workers, "1 or more")
         self.host = host
         self.token = token
         self.body_limit = body_limit
+        self.data_dir = data_dir
+        self.http_workers = http_workers
+        self.max_pending_spans = max_pending_spans
+        self._children: list[Any] = []
         self.store = Store(data_dir, retention_s=retention_s, max_pending_spans=max_pending_spans)
         self._http = _Server((host, http_port), _Handler)
         self._http.collector = self
@@ -90,6 +97,7 @@ class Collector:
         return None if self.grpc_port is None else f"http://{self.host}:{self.grpc_port}"
 
     def start(self) -> Collector:
+        self._start_workers()
         thread = threading.Thread(target=self._http.serve_forever, name="llmobs-collector-http", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -97,7 +105,31 @@ class Collector:
             self._grpc.start()
         return self
 
+    def _start_workers(self) -> None:
+        """Extra OTLP/HTTP worker processes on the same listening socket: decoding OTLP is Python work bound
+        by one interpreter lock, so more cores need more processes. Each has its own store writer; SQLite's
+        lock orders their transactions. The kernel spreads new connections over the processes."""
+        import os
+        import subprocess
+        import sys
+
+        fd = self._http.socket.fileno()
+        env = {**os.environ, "LLMOBS_COLLECTOR_TOKEN": self.token or ""}
+        for _ in range(self.http_workers - 1):
+            self._children.append(subprocess.Popen(
+                [sys.executable, "-m", "llmobs.collector._worker", str(fd), self.data_dir, str(self.body_limit),
+                 str(self.max_pending_spans), str(os.getpid())],
+                pass_fds=[fd], env=env,
+            ))
+
     def stop(self) -> None:
+        for child in self._children:
+            child.terminate()
+        for child in self._children:
+            try:
+                child.wait(5)
+            except Exception:
+                child.kill()
         self._http.shutdown()
         self._http.server_close()
         if self._grpc is not None:

@@ -33,9 +33,9 @@ CREATE TABLE IF NOT EXISTS spans (
     status_message TEXT, operation TEXT, provider TEXT, model TEXT, response_model TEXT,
     input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER, cache_write_tokens INTEGER,
     reasoning_tokens INTEGER, cost_usd REAL, ttfc_s REAL, error_type TEXT, user_id TEXT, session_id TEXT,
-    content TEXT, attributes TEXT, resource TEXT, events TEXT,
-    PRIMARY KEY (trace_id, span_id)
-) WITHOUT ROWID;
+    content TEXT, resource TEXT, raw BLOB
+);
+CREATE UNIQUE INDEX IF NOT EXISTS spans_id ON spans (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
 CREATE INDEX IF NOT EXISTS spans_llm ON spans (operation, model, duration_s) WHERE operation IS NOT NULL;
 CREATE TABLE IF NOT EXISTS payloads (

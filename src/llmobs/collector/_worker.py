@@ -1,0 +1,59 @@
+"""An extra OTLP/HTTP worker process of the collector (see ``Collector._start_workers``).
+
+    python -m llmobs.collector._worker FD DATA_DIR BODY_LIMIT MAX_PENDING PARENT_PID
+
+Serves the inherited listening socket with the same handler as the main process, writing through its own
+store. It exits when terminated or when its parent is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from .server import _Handler, _Server
+from .store import Store
+
+
+class _WorkerCollector:
+    """What the HTTP handler needs from a collector: the store, the token, the body limit and ingest()."""
+
+    def __init__(self, data_dir: str, body_limit: int, max_pending: int) -> None:
+        self.store = Store(data_dir, max_pending_spans=max_pending)
+        self.token = os.environ.get("LLMOBS_COLLECTOR_TOKEN") or None
+        self.body_limit = body_limit
+
+    def ingest(self, signal_name: str, request: Any, raw: bytes | None) -> None:
+        from .server import Collector
+
+        Collector.ingest(self, signal_name, request, raw)  # type: ignore[arg-type]
+
+
+def main(argv: list[str]) -> int:
+    fd, data_dir, body_limit, max_pending, parent = argv
+    sock = socket.socket(fileno=int(fd))
+    server = _Server(sock.getsockname(), _Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = sock
+    server.collector = _WorkerCollector(data_dir, int(body_limit), int(max_pending))  # type: ignore[assignment]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    while not stop.wait(1.0):
+        if os.getppid() != int(parent):  # the collector is gone
+            break
+    server.shutdown()
+    server.collector.store.close()
+    time.sleep(0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
