@@ -29,7 +29,7 @@ COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
-    "error_type", "user_id", "session_id", "content", "resource", "raw",
+    "error_type", "user_id", "session_id", "content", "resource", "batch_id", "batch_index",
 )
 
 # The attributes read into columns; every other attribute stays in the span's raw protobuf bytes (``raw``),
@@ -149,8 +149,10 @@ def _wanted_attrs(kvs: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
 _CONTENT_SET = frozenset(_CONTENT_KEYS)
 
 
-def row_from_span(span: Any, resource_json: str, service: str | None) -> tuple[Any, ...]:
-    """One protobuf ``Span`` as a row (see COLUMNS)."""
+def row_from_span(span: Any, resource_json: str, service: str | None, batch_id: int, index: int
+                  ) -> tuple[Any, ...]:
+    """One protobuf ``Span`` as a row (see COLUMNS). The span itself stays in its request's stored bytes
+    (``batch_id``), at position ``index``: serialising it again per span cost more than the row."""
     if len(span.trace_id) != 16 or len(span.span_id) != 8:
         raise BadRequest(
             f"span {span.name!r}: trace_id must be 16 bytes and span_id 8 bytes "
@@ -189,20 +191,24 @@ def row_from_span(span: Any, resource_json: str, service: str | None) -> tuple[A
     return (
         span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None, span.name, span.kind,
         service, start, end, (end - start) / 1e9 if end > start else 0.0 if end else None, status.code,
-        status.message or None, *facts, _content(content) if content else None, resource_json,
-        span.SerializeToString(),
+        status.message or None, *facts, _content(content) if content else None, resource_json, batch_id, index,
     )
 
 
 _NO_FACTS = (None,) * 14
 
 
-def span_details(raw: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """All attributes and events of a stored span, from its raw protobuf bytes."""
-    from opentelemetry.proto.trace.v1.trace_pb2 import Span
+def spans_of(body: bytes) -> list[Any]:
+    """The spans of a stored trace request, in the order ``rows_from_request`` numbered them."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-    span = Span()
-    span.ParseFromString(raw)
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    return [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+
+
+def span_details(span: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """All attributes and events of a protobuf span."""
     events = [{"name": e.name, "time_ns": e.time_unix_nano, "attributes": _attrs(e.attributes)} for e in span.events]
     return _attrs(span.attributes), events
 
@@ -253,15 +259,17 @@ def parse_traces(body: bytes, content_type: str) -> Any:
     return request
 
 
-def rows_from_request(request: Any) -> list[tuple[Any, ...]]:
+def rows_from_request(request: Any, batch_id: int = 0) -> list[tuple[Any, ...]]:
     rows = []
+    index = 0
     for rs in request.resource_spans:
         resource = _attrs(rs.resource.attributes)
         service = _str(resource.get("service.name"))
         resource_json = json.dumps(resource, separators=(",", ":"), default=str)
         for ss in rs.scope_spans:
             for span in ss.spans:
-                rows.append(row_from_span(span, resource_json, service))
+                rows.append(row_from_span(span, resource_json, service, batch_id, index))
+                index += 1
     return rows
 
 

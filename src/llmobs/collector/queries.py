@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import semconv as sc
-from .otlp import span_details
+from .otlp import span_details, spans_of
 
 LLM_OPERATIONS = (*sorted(sc.INFERENCE_OPERATIONS), sc.OP_EMBEDDINGS)
 GROUPS = {  # report group name -> column
@@ -139,7 +139,7 @@ _SPAN_FIELDS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
-    "error_type", "user_id", "session_id", "raw",
+    "error_type", "user_id", "session_id", "batch_id", "batch_index",
 )
 
 
@@ -151,9 +151,10 @@ def get_trace(conn: sqlite3.Connection, trace_id: str) -> list[dict[str, Any]] |
     if not rows:
         return None
     spans = []
+    batches: dict[int, list[Any]] = {}
     for row in rows:
         span = dict(zip(_SPAN_FIELDS, tuple(row), strict=False))
-        span["attributes"], span["events"] = span_details(span.pop("raw"))
+        span["attributes"], span["events"] = _details(conn, batches, span.pop("batch_id"), span.pop("batch_index"))
         span["children"] = []
         spans.append(span)
     by_id = {s["span_id"]: s for s in spans}
@@ -162,6 +163,17 @@ def get_trace(conn: sqlite3.Connection, trace_id: str) -> list[dict[str, Any]] |
         parent = by_id.get(span["parent_span_id"] or "")
         (parent["children"] if parent is not None else roots).append(span)
     return roots
+
+
+def _details(conn: sqlite3.Connection, batches: dict[int, list[Any]], batch_id: int | None,
+             index: int | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if batch_id is None or index is None:
+        return {}, []
+    spans = batches.get(batch_id)
+    if spans is None:
+        found = conn.execute("SELECT body FROM payloads WHERE id = ?", (batch_id,)).fetchone()
+        spans = batches[batch_id] = spans_of(found[0]) if found else []
+    return span_details(spans[index]) if index < len(spans) else ({}, [])
 
 
 def _pct_expr(rank: str, count: str, value: str, p: int) -> str:

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .._errors import ConfigError
 from . import otlp, queries
-from .store import Overloaded, Store
+from .store import Overloaded, Store, new_batch_id
 
 logger = logging.getLogger("llmobs.collector")
 
@@ -145,10 +145,13 @@ class Collector:
     # --- shared by both receivers ------------------------------------------------------------------------------
     def ingest(self, signal: str, request: Any, raw: bytes | None) -> None:
         """Store a decoded request; returns once committed. Raises BadRequest / Overloaded / TimeoutError."""
+        body = raw if raw is not None else request.SerializeToString()
         if signal == "traces":
-            self.store.write(otlp.rows_from_request(request))
+            batch_id = new_batch_id()
+            self.store.write(lambda: otlp.rows_from_request(request, batch_id), signal=signal, payload=body,
+                             batch_id=batch_id, count=otlp.count_items(request, signal))
         else:
-            self.store.write([], signal=signal, payload=raw if raw is not None else request.SerializeToString())
+            self.store.write([], signal=signal, payload=body)
 
 
 class _Server(ThreadingHTTPServer):

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,13 @@ CREATE TABLE IF NOT EXISTS spans (
     status_message TEXT, operation TEXT, provider TEXT, model TEXT, response_model TEXT,
     input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER, cache_write_tokens INTEGER,
     reasoning_tokens INTEGER, cost_usd REAL, ttfc_s REAL, error_type TEXT, user_id TEXT, session_id TEXT,
-    content TEXT, resource TEXT, raw BLOB
+    content TEXT, resource TEXT, batch_id INTEGER, batch_index INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS spans_id ON spans (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
 CREATE INDEX IF NOT EXISTS spans_llm ON spans (operation, model, duration_s) WHERE operation IS NOT NULL;
+-- Every request as received (protobuf): traces keep their spans' full detail here (attributes, events,
+-- links), referenced by spans.batch_id; metrics and logs are kept as they came.
 CREATE TABLE IF NOT EXISTS payloads (
     id INTEGER PRIMARY KEY, signal TEXT NOT NULL, received_ns INTEGER NOT NULL, body BLOB NOT NULL
 );
@@ -53,10 +56,17 @@ class Overloaded(Exception):
     """The write queue is full: the client should retry later (429/503 with Retry-After)."""
 
 
-class _Job:
-    __slots__ = ("done", "error", "payload", "rows", "signal")
+def new_batch_id() -> int:
+    """A random positive 63-bit id for a stored request (unique across worker processes)."""
+    return secrets.randbits(63) or 1
 
-    def __init__(self, rows: Sequence[tuple[Any, ...]], signal: str | None, payload: bytes | None) -> None:
+
+class _Job:
+    __slots__ = ("batch_id", "done", "error", "n", "payload", "rows", "signal")
+
+    def __init__(self, rows: Any, signal: str | None, payload: bytes | None, batch_id: int | None, n: int) -> None:
+        self.batch_id = batch_id
+        self.n = n
         self.rows = rows
         self.signal = signal
         self.payload = payload
@@ -109,20 +119,21 @@ class Store:
         return conn
 
     # --- writing -------------------------------------------------------------------------------------------
-    def write(self, rows: Sequence[tuple[Any, ...]], *, signal: str | None = None,
-              payload: bytes | None = None) -> None:
+    def write(self, rows: Sequence[tuple[Any, ...]] | Callable[[], Sequence[tuple[Any, ...]]], *,
+              signal: str | None = None, payload: bytes | None = None, batch_id: int | None = None,
+              count: int | None = None) -> None:
         """Store ``rows`` (and a raw ``payload`` of another signal) and return once committed.
 
         Raises ``Overloaded`` when the queue is full, ``TimeoutError`` if the commit did not happen in time,
         or the database error that prevented it."""
         if self._closed:
             raise Overloaded("the store is shutting down")
-        n = max(len(rows), 1)
+        n = max(count if count is not None else len(rows), 1)  # type: ignore[arg-type]
         with self._pending_lock:
             if self._pending + n > self.max_pending_spans and self._pending > 0:
                 raise Overloaded(f"{self._pending} spans are waiting to be written")
             self._pending += n
-        job = _Job(rows, signal, payload)
+        job = _Job(rows, signal, payload, batch_id, n)
         self._queue.put(job)
         if not job.done.wait(self.commit_timeout_s):
             raise TimeoutError("the store did not commit in time")
@@ -146,18 +157,31 @@ class Store:
                     self._queue.put(None)
                     break
                 jobs.append(more)
+            # Rows given as a function are built here, on the writer: one thread doing decode and insert in
+            # turn beats handler threads and the writer passing the interpreter lock back and forth.
+            ready = []
+            for j in jobs:
+                if callable(j.rows):
+                    try:
+                        j.rows = j.rows()
+                    except Exception as exc:  # that request is malformed: it alone fails
+                        j.error = exc
+                        j.rows = ()
+                        j.payload = None
+                        continue
+                ready.append(j)
             error: BaseException | None = None
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 now = time.time_ns()
-                for j in jobs:
+                for j in ready:
                     if j.signal == _RETENTION:
                         self._apply_retention(conn)
                     if j.rows:
                         conn.executemany(_INSERT, j.rows)
                     if j.payload is not None:
-                        conn.execute("INSERT INTO payloads (signal, received_ns, body) VALUES (?, ?, ?)",
-                                     (j.signal, now, j.payload))
+                        conn.execute("INSERT OR IGNORE INTO payloads (id, signal, received_ns, body) "
+                                     "VALUES (?, ?, ?, ?)", (j.batch_id, j.signal, now, j.payload))
                 conn.execute("COMMIT")
             except BaseException as exc:  # the requests get an error; nothing was acknowledged
                 error = exc
@@ -166,9 +190,10 @@ class Store:
                 except sqlite3.Error:
                     pass
             with self._pending_lock:
-                self._pending -= sum(max(len(j.rows), 1) for j in jobs)
-            for j in jobs:
+                self._pending -= sum(j.n for j in jobs)
+            for j in ready:
                 j.error = error
+            for j in jobs:
                 j.done.set()
             if self.retention_s is not None and time.monotonic() - last_retention > 60:
                 last_retention = time.monotonic()
