@@ -249,7 +249,7 @@ def parse_traces(body: bytes, content_type: str) -> Any:
             raise BadRequest("an OTLP/JSON body is an object with resourceSpans")
         try:
             json_format.ParseDict(_hex_ids_to_base64(data), request, ignore_unknown_fields=True)
-        except json_format.ParseError as exc:
+        except (json_format.ParseError, TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
             raise BadRequest(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from None
         return request
     try:
@@ -301,9 +301,15 @@ def parse_other(body: bytes, content_type: str, signal: str) -> Any:
     request = Req()
     try:
         if is_json(content_type):
-            json_format.ParseDict(_hex_ids_to_base64(json.loads(body)), request, ignore_unknown_fields=True)
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise BadRequest(f"an OTLP/JSON {signal} body is a JSON object")
+            json_format.ParseDict(_hex_ids_to_base64(data), request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
-    except (ValueError, DecodeError, json_format.ParseError) as exc:
+    except BadRequest:
+        raise
+    except (ValueError, DecodeError, json_format.ParseError, TypeError, AttributeError, KeyError,
+            RecursionError) as exc:
         raise BadRequest(f"not an OTLP {signal} request: {exc}") from None
     return request
