@@ -1,4 +1,4 @@
-"""The README demo runs offline and prints the trace and the per-model table it received over OTLP."""
+"""The README demo runs offline: the real openai SDK against the fake LLM server, exported over OTLP to the\nreference collector, which prints the stored trace and the per-model report."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from tests.support.subproc import ROOT
 
 
-def test_demo_prints_what_the_receiver_saw():
+def test_demo_prints_what_the_collector_stored():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOBS_"))}
     env["PYTHONPATH"] = str(ROOT / "src")
     proc = subprocess.run([sys.executable, "-m", "llmobs", "demo"], capture_output=True, text=True, timeout=120,
@@ -18,15 +18,19 @@ def test_demo_prints_what_the_receiver_saw():
     assert "already shutdown" not in proc.stderr + proc.stdout  # shutdown, then the exit hook: quiet
     out = proc.stdout
     assert "invoke_workflow support-bot" in out
-    assert "execute_tool get_order_status" in out
-    assert "chat claude-sonnet-4-5" in out and "ttft" in out
-    assert "ERROR TimeoutError" in out
-    assert "unpriced" in out and "-*" in out  # the local model: unpriced, never $0
+    assert "invoke_agent order-agent" in out and "execute_tool get_order_status" in out
+    assert "chat gpt-4.1" in out and "ttft" in out  # the real openai SDK, streamed, through the fake server
+    assert "embeddings text-embedding-3-small" in out
+    assert "ERROR openai.RateLimitError" in out  # the 429, as the SDK raised it
     assert "score helpfulness" in out
-    assert "user=user-42" in out
-    lines = {line.split()[1]: line for line in out.splitlines() if line.startswith(("openai ", "anthropic "))}
-    assert set(lines) == {"gpt-4o-mini", "claude-sonnet-4-5"}
-    assert "gen_ai.client.operation.duration" in out
+    rows = {tuple(line.split()[:2]): line for line in out.splitlines()
+            if line.split()[:1] in (["openai"], ["anthropic"], ["ollama"], ["x_ai"])}
+    assert set(rows) == {("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("openai", "text-embedding-3-small"),
+                         ("anthropic", "claude-sonnet-4-5"), ("ollama", "llama3.2"), ("x_ai", "grok-4-error-429")}
+    assert rows[("openai", "gpt-4o-mini")].split()[2] == "3"  # calls
+    assert rows[("x_ai", "grok-4-error-429")].split()[3] == "100.0%"  # error rate
+    assert rows[("ollama", "llama3.2")].rstrip().endswith("-")  # unpriced: no cost, never $0
+    assert "8 calls, total cost $" in out
 
 
 def test_cli_version_and_usage():

@@ -1,97 +1,153 @@
-"""The llmobs demo: an instrumented app exports over real OTLP to a local receiver, which prints what it saw.
+"""The llmobs demo: an instrumented app, the offline fake LLM server and the reference collector, end to end.
 
-Run it with ``make demo`` (or ``llmobs demo`` once llmobs is installed). No network, no keys:
-the "models" here are simulated with ``llmobs.llm_call``, the manual API for any model an integration does
-not cover. The spans, metrics and costs are exactly what an integration produces.
+Run it with ``make demo`` (or ``llmobs demo`` once llmobs is installed with the ``openai`` extra). No network
+and no keys: ``llmobs.fake_llm`` answers the real openai SDK with the API's own wire formats, llmobs exports
+over real OTLP/HTTP to a collector on a free port, and the demo prints what the collector stored: the trace
+as a tree and the per-model report (``llmobs report`` reads the same data).
+
+The app is a small support bot: a classification call, a tool-calling turn, a streamed answer, an
+embedding, a provider that answers 429, and two calls recorded with ``llmobs.llm_call`` (the manual API for
+models no integration covers yet, here an Anthropic model and a local Ollama model).
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
+from typing import Any
 
 import llmobs
-from llmobs._devserver import DevServer
+
+TOOLS = [{"type": "function", "function": {
+    "name": "get_order_status", "description": "Look up an order",
+    "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
+}}]
 
 
 @llmobs.tool
 def get_order_status(order_id: str) -> str:
     """Look up an order in the shop database."""
     time.sleep(0.005)
-    return f"order {order_id}: shipped"
+    return f"order {order_id}: shipped, arrives Friday"
 
 
-@llmobs.task
-def classify(question: str) -> str:
-    with llmobs.llm_call(provider="openai", model="gpt-4o-mini", temperature=0.0, max_tokens=5,
-                         server_address="api.openai.com", server_port=443) as call:
-        time.sleep(0.03)
-        call.set_response(id="chatcmpl-demo1", model="gpt-4o-mini-2024-07-18", finish_reasons=["stop"])
-        call.record_usage(input_tokens=1200, output_tokens=3, cache_read_input_tokens=1024)
-    return "order_status"
+def build_app(openai_client: Any, xai_client: Any) -> Any:
+    @llmobs.task
+    def classify(question: str) -> str:
+        reply = openai_client.chat.completions.create(
+            model="gpt-4o-mini", temperature=0, max_tokens=5,
+            messages=[{"role": "system", "content": "Classify the request."}, {"role": "user", "content": question}],
+        )
+        return reply.choices[0].message.content or ""
 
+    @llmobs.agent(name="order-agent")
+    def look_up(question: str) -> str:
+        messages: list[Any] = [{"role": "user", "content": question}]
+        first = openai_client.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, tools=TOOLS,
+            tool_choice={"type": "function", "function": {"name": "get_order_status"}},
+        )
+        message = first.choices[0].message
+        messages.append(message.model_dump(exclude_none=True))
+        for call in message.tool_calls or []:
+            result = get_order_status(**json.loads(call.function.arguments))
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+        final = openai_client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+        return final.choices[0].message.content or ""
 
-@llmobs.task
-def answer_streaming(question: str, facts: str) -> str:
-    words = ["Your", " order", " has", " shipped", " and", " arrives", " Friday."]
-    with llmobs.llm_call(provider="anthropic", model="claude-sonnet-4-5", stream=True, max_tokens=256,
-                         server_address="api.anthropic.com", server_port=443) as call:
-        time.sleep(0.12)  # time to first token
-        out = []
-        for word in words:
-            call.record_chunk()
-            out.append(word)
-            time.sleep(0.01)
-        call.set_response(id="msg_demo", model="claude-sonnet-4-5-20250929", finish_reasons=["stop"])
-        call.record_usage(input_tokens=2300, output_tokens=len(words), cache_read_input_tokens=2000,
-                          cache_write_input_tokens=200)
-    return "".join(out)
+    @llmobs.task
+    def answer_streaming(question: str, facts: str) -> str:
+        parts = []
+        stream = openai_client.chat.completions.create(
+            model="gpt-4.1", stream=True, stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": f"{question}\nFacts: {facts}"}],
+        )
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                parts.append(chunk.choices[0].delta.content)
+        return "".join(parts)
 
+    @llmobs.task
+    def remember(text: str) -> int:
+        return len(openai_client.embeddings.create(model="text-embedding-3-small", input=text).data[0].embedding)
 
-@llmobs.task
-def second_opinion(question: str) -> str | None:
-    try:
-        with llmobs.llm_call(provider="x_ai", model="grok-4", server_address="api.x.ai", server_port=443):
+    @llmobs.task
+    def second_opinion(question: str) -> str | None:
+        import openai
+
+        try:  # the fake server answers 429 for this model: the span is an ERROR with error.type
+            reply = xai_client.chat.completions.create(model="grok-4-error-429",
+                                                        messages=[{"role": "user", "content": question}])
+            return reply.choices[0].message.content
+        except openai.RateLimitError:
+            return None
+
+    @llmobs.task
+    def polish(text: str) -> str:
+        # A model no integration covers yet, recorded by hand with exactly what an integration records.
+        with llmobs.llm_call(provider="anthropic", model="claude-sonnet-4-5", max_tokens=256,
+                             server_address="api.anthropic.com", server_port=443) as call:
+            time.sleep(0.04)
+            call.set_response(id="msg_demo", model="claude-sonnet-4-5-20250929", finish_reasons=["stop"])
+            call.record_usage(input_tokens=2300, output_tokens=60, cache_read_input_tokens=2000,
+                              cache_write_input_tokens=200)
+        with llmobs.llm_call(provider="ollama", model="llama3.2", server_address="localhost",
+                             server_port=11434) as call:  # no price known: "unpriced", never $0
             time.sleep(0.02)
-            raise TimeoutError("upstream timed out")
-    except TimeoutError:
-        return None
+            call.record_usage(input_tokens=300, output_tokens=40)
+        return text
 
+    @llmobs.workflow(name="support-bot")
+    def handle(question: str) -> str:
+        classify(question)
+        facts = look_up(question)
+        reply = answer_streaming(question, facts)
+        remember(reply)
+        second_opinion(question)
+        reply = polish(reply)
+        llmobs.score("helpfulness", 0.9, comment="resolved on first reply")
+        return reply
 
-@llmobs.task
-def local_summary(text: str) -> str:
-    # A local model through a raw HTTP call: no price is known, so cost says "unpriced", never $0.
-    with llmobs.llm_call(provider="ollama", model="llama3.2", server_address="localhost",
-                         server_port=11434) as call:
-        time.sleep(0.05)
-        call.record_usage(input_tokens=300, output_tokens=40)
-    return "summary"
-
-
-@llmobs.workflow(name="support-bot")
-def handle(question: str) -> str:
-    kind = classify(question)
-    facts = get_order_status("A-1042") if kind == "order_status" else ""
-    reply = answer_streaming(question, facts)
-    second_opinion(question)
-    local_summary(reply)
-    llmobs.score("helpfulness", 0.9, comment="resolved on first reply")
-    return reply
+    return handle
 
 
 def main() -> None:
-    with DevServer() as server:
-        print(f"llmobs demo: OTLP receiver on {server.endpoint}")
-        llmobs.instrument(service_name="llmobs-demo", endpoint=server.endpoint)
+    try:
+        import openai
+    except ImportError:
+        raise SystemExit("the demo drives the real openai SDK: pip install 'llmobs[openai]'") from None
+    from llmobs.collector import Collector
+    from llmobs.collector import queries
+    from llmobs.collector.cli import report_table, tree_text
+    from llmobs.fake_llm import FakeLLMServer
+    from llmobs.instrumentation.openai import PROVIDER_HOSTS
+
+    with tempfile.TemporaryDirectory(prefix="llmobs-demo-") as data_dir, \
+            Collector(data_dir, http_port=0, grpc_port=None) as collector, \
+            FakeLLMServer(latency=0.08, chunk_delay=0.01) as fake:
+        print(f"llmobs demo: collector on {collector.http_endpoint}, fake LLM server on {fake.url}")
+        # One fake server plays two providers: named by the host the client uses.
+        PROVIDER_HOSTS[f"127.0.0.1:{fake.port}"] = "openai"
+        PROVIDER_HOSTS[f"localhost:{fake.port}"] = "x_ai"
+        openai_client = openai.OpenAI(base_url=f"http://127.0.0.1:{fake.port}/v1", api_key="demo", max_retries=0)
+        xai_client = openai.OpenAI(base_url=f"http://localhost:{fake.port}/v1", api_key="demo", max_retries=0)
+        llmobs.instrument(service_name="llmobs-demo", endpoint=collector.http_endpoint)
+        handle = build_app(openai_client, xai_client)
         with llmobs.context(user_id="user-42", session_id="session-7", tags=["demo"]):
             reply = handle("Where is my order A-1042?")
         print(f"app replied: {reply!r}\n")
         llmobs.flush(timeout=10)
-        server.sink.wait_for_spans(11, timeout=10)
-        print("Trace received over OTLP/HTTP:")
-        print(server.sink.tree())
-        print("\nPer model (* = some calls unpriced):")
-        print(server.sink.summary())
-        print(f"\nmetrics received: {', '.join(sorted(server.sink.metric_names)) or '(none yet)'}")
+        conn = collector.store.reader()
+        deadline = time.monotonic() + 10
+        while collector.store.count() < 16 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        traces = queries.list_traces(conn, queries.Filters(service="llmobs-demo"), limit=1)
+        print("The trace, as stored by the collector (llmobs trace <id>):")
+        print(tree_text(queries.get_trace(conn, traces[0]["trace_id"]) or []))
+        print("\nPer provider and model (llmobs report):")
+        print(report_table(queries.report(conn, queries.Filters(service="llmobs-demo")), ("provider", "model")))
+        print("\nTo keep a collector running: `llmobs collector`, then point OTEL_EXPORTER_OTLP_ENDPOINT at it.")
         llmobs.shutdown(timeout=5)
 
 

@@ -187,7 +187,9 @@ def _fmt(value: Any, kind: str = "") -> str:
     if kind == "s":
         return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
     if kind == "usd":
-        return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+        if value == 0 or value >= 0.01:
+            return f"${value:.4f}"
+        return f"${value:.6f}" if value >= 1e-5 else f"${value:.1e}"
     if kind == "pct":
         return f"{value * 100:.1f}%"
     if isinstance(value, float):
@@ -248,8 +250,11 @@ def tree_text(roots: list[dict[str, Any]]) -> str:
         facts = [_fmt(span["duration_s"], "s")]
         if span.get("operation") in queries.LLM_OPERATIONS:
             facts.append(f"{span.get('provider')}/{span.get('response_model') or span.get('model')}")
-            if span.get("input_tokens") is not None or span.get("output_tokens") is not None:
-                facts.append(f"{span.get('input_tokens') or 0}→{span.get('output_tokens') or 0} tok")
+            n_in, n_out = span.get("input_tokens"), span.get("output_tokens")
+            if n_out is not None:
+                facts.append(f"{n_in or 0}→{n_out} tok")
+            elif n_in is not None:
+                facts.append(f"{n_in} tok in")
             if span.get("ttfc_s") is not None:
                 facts.append(f"ttft {_fmt(span['ttfc_s'], 's')}")
             if span.get("cost_usd") is not None:
