@@ -346,3 +346,34 @@ def test_parse_time_and_duration():
     with pytest.raises(ValueError, match="not a time"):
         q.parse_time("yesterday-ish")
     assert llmobs  # the package imports without the collector's optional pieces
+
+
+def test_cli_collector_and_fake_llm_commands_run(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.subproc import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "llmobs", "collector", "--port", "0", "--grpc-port", "-1",
+                             "--data-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
+    fake = subprocess.Popen([sys.executable, "-m", "llmobs", "fake-llm", "--port", "0"], stdout=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        endpoint = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        assert post(endpoint + "/v1/traces", request(span(42, 1)).SerializeToString())[0] == 200
+        assert get(endpoint + "/api/health")["spans"] == 1
+        fake_url = re.search(r"http://127\.0\.0\.1:\d+", fake.stdout.readline()).group(0)
+        assert get(fake_url + "/health") == {"status": "ok"}
+        with pytest.raises(SystemExit):
+            cli(["collector", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path), "--help"])
+    finally:
+        for p in (proc, fake):
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(10) == 0
+    assert cli(["collector", "--host", "0.0.0.0", "--port", "0", "--grpc-port", "-1",
+                "--data-dir", str(tmp_path / "other")]) == 2  # non-loopback without a token: refused

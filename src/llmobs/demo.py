@@ -117,8 +117,7 @@ def main() -> None:
         import openai
     except ImportError:
         raise SystemExit("the demo drives the real openai SDK: pip install 'llmobs[openai]'") from None
-    from llmobs.collector import Collector
-    from llmobs.collector import queries
+    from llmobs.collector import Collector, queries
     from llmobs.collector.cli import report_table, tree_text
     from llmobs.fake_llm import FakeLLMServer
     from llmobs.instrumentation.openai import PROVIDER_HOSTS
