@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import zlib
 from typing import Any
 
@@ -31,6 +32,53 @@ COLUMNS = (
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
     "error_type", "user_id", "session_id", "content", "resource", "batch_id", "batch_index",
 )
+
+LLM_COLUMNS = (
+    "model", "provider", "dur_b", "trace_id", "span_id", "start_ns", "operation", "service", "user_id",
+    "session_id", "err", "duration_s", "ttfc_b", "ttfc_s", "input_tokens", "output_tokens", "cost_usd",
+)
+LLM_OPERATIONS = frozenset({*sc.INFERENCE_OPERATIONS, sc.OP_EMBEDDINGS})
+# Latency buckets for the report: 2 % wide (log base 1.02), so a percentile read off them is within 1 %.
+BUCKET_BASE = 1.02
+_LOG_BASE = math.log(BUCKET_BASE)
+_I = {name: i for i, name in enumerate(
+    ("trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
+     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
+     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
+     "error_type", "user_id", "session_id"))}
+
+
+def bucket(seconds: float | None) -> int | None:
+    """The latency bucket of a duration: floor(log_1.02(seconds)); very short ones share one bucket."""
+    if seconds is None:
+        return None
+    if seconds <= 1e-6:
+        return -700
+    return math.floor(math.log(seconds) / _LOG_BASE)
+
+
+def bucket_value(b: int) -> float:
+    """The middle of a bucket (geometric): the value a percentile falling in it is reported as."""
+    return float(BUCKET_BASE ** (b + 0.5))
+
+
+def llm_rows(rows: Any) -> list[tuple[Any, ...]]:
+    """The llm_calls rows for the LLM spans among span rows."""
+    out = []
+    i = _I
+    for r in rows:
+        if r[i["operation"]] not in LLM_OPERATIONS:
+            continue
+        duration = r[i["duration_s"]]
+        ttfc = r[i["ttfc_s"]]
+        out.append((
+            r[i["model"]] or "", r[i["provider"]] or "", bucket(duration) if duration is not None else -701,
+            r[i["trace_id"]], r[i["span_id"]], r[i["start_ns"]], r[i["operation"]], r[i["service"]],
+            r[i["user_id"]], r[i["session_id"]], 1 if r[i["status_code"]] == 2 else 0, duration,
+            bucket(ttfc), ttfc, r[i["input_tokens"]], r[i["output_tokens"]], r[i["cost_usd"]],
+        ))
+    return out
+
 
 # The attributes read into columns; every other attribute stays in the span's raw protobuf bytes (``raw``),
 # decoded only when a trace is shown. Decoding only these keeps ingest cheap.

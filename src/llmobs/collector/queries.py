@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import semconv as sc
-from .otlp import span_details, spans_of
+from .otlp import bucket_value, span_details, spans_of
 
 LLM_OPERATIONS = (*sorted(sc.INFERENCE_OPERATIONS), sc.OP_EMBEDDINGS)
 GROUPS = {  # report group name -> column
@@ -187,13 +187,112 @@ REPORT_FIELDS = (
 )
 
 
+_FAST_GROUPS = {"model", "provider"}
+
+
 def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...] = ("provider", "model"),
            ) -> list[dict[str, Any]]:
     """Per group of LLM calls (chat, text_completion, generate_content, embeddings): calls, errors, latency
-    and TTFT percentiles, tokens, output tokens per second of call time, cost. Most expensive first."""
+    and TTFT percentiles, tokens, output tokens per second of call time, cost. Most expensive first.
+
+    Grouped by model and/or provider (the common report), it reads the narrow ``llm_calls`` table in key
+    order and takes percentiles from 2 %-wide latency buckets (within 1 % of the exact value): well under
+    a second at a million calls. Other groupings and text search compute exact percentiles with window
+    functions over the spans, which takes seconds at that size."""
     unknown = [g for g in group_by if g not in GROUPS]
     if unknown or not group_by:
         raise ValueError(f"group_by takes {', '.join(GROUPS)}; got {', '.join(unknown) or 'nothing'}")
+    if set(group_by) <= _FAST_GROUPS and not filters.text:
+        return _bucket_report(conn, filters, group_by)
+    return _exact_report(conn, filters, group_by)
+
+
+def _fast_where(filters: Filters) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, value in (("service", filters.service), ("provider", filters.provider), ("model", filters.model),
+                          ("user_id", filters.user), ("session_id", filters.session)):
+        if value:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if filters.status == "error":
+        clauses.append("err = 1")
+    elif filters.status == "ok":
+        clauses.append("err = 0")
+    elif filters.status:
+        raise ValueError(f"status must be 'error' or 'ok', not {filters.status!r}")
+    if filters.since_ns is not None:
+        clauses.append("start_ns >= ?")
+        args.append(filters.since_ns)
+    if filters.until_ns is not None:
+        clauses.append("start_ns < ?")
+        args.append(filters.until_ns)
+    return (" AND ".join(clauses) or "1"), args
+
+
+def _percentile(histogram: dict[int, int], total: int, p: int) -> float | None:
+    if not total:
+        return None
+    rank = (total * p + 99) // 100
+    seen = 0
+    for b in sorted(histogram):
+        seen += histogram[b]
+        if seen >= rank:
+            return bucket_value(b)
+    return None
+
+
+def _add(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else a + b
+
+
+def _bucket_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]) -> list[dict[str, Any]]:
+    where, args = _fast_where(filters)
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def key_of(model: str, provider: str) -> tuple[Any, ...]:
+        values = {"model": model or None, "provider": provider or None}
+        return tuple(values[g] for g in group_by)
+
+    for model, provider, b, n, errors, tin, tout, cost, busy in conn.execute(
+        "SELECT model, provider, dur_b, COUNT(*), SUM(err), SUM(input_tokens), SUM(output_tokens), "
+        "SUM(cost_usd), SUM(CASE WHEN output_tokens IS NOT NULL THEN duration_s END) "
+        f"FROM llm_calls WHERE {where} GROUP BY model, provider, dur_b", args,
+    ):
+        g = groups.setdefault(key_of(model, provider), {"n": 0, "errors": 0, "tin": None, "tout": None,
+                                                         "cost": None, "busy": None, "lat": {}, "ttfc": {},
+                                                         "nt": 0})
+        g["n"] += n
+        g["errors"] += errors or 0
+        g["tin"], g["tout"] = _add(g["tin"], tin), _add(g["tout"], tout)
+        g["cost"], g["busy"] = _add(g["cost"], cost), _add(g["busy"], busy)
+        g["lat"][b] = g["lat"].get(b, 0) + n
+    for model, provider, b, n in conn.execute(
+        f"SELECT model, provider, ttfc_b, COUNT(*) FROM llm_calls WHERE ttfc_b IS NOT NULL AND {where} "
+        "GROUP BY model, provider, ttfc_b", args,
+    ):
+        found = groups.get(key_of(model, provider))
+        if found is not None:
+            found["ttfc"][b] = found["ttfc"].get(b, 0) + n
+            found["nt"] += n
+    out = []
+    for key, g in groups.items():
+        item: dict[str, Any] = dict(zip(group_by, key, strict=True))
+        n = g["n"]
+        item.update({
+            "calls": n, "errors": g["errors"], "error_rate": g["errors"] / n if n else 0.0,
+            "latency_p50_s": _percentile(g["lat"], n, 50), "latency_p95_s": _percentile(g["lat"], n, 95),
+            "latency_p99_s": _percentile(g["lat"], n, 99), "ttfc_p50_s": _percentile(g["ttfc"], g["nt"], 50),
+            "ttfc_p95_s": _percentile(g["ttfc"], g["nt"], 95), "input_tokens": g["tin"], "output_tokens": g["tout"],
+            "output_tokens_per_s": g["tout"] / g["busy"] if g["tout"] is not None and g["busy"] else None,
+            "cost_usd": g["cost"],
+        })
+        out.append(item)
+    out.sort(key=lambda r: (r["cost_usd"] is None, -(r["cost_usd"] or 0), -r["calls"]))
+    return out
+
+
+def _exact_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]) -> list[dict[str, Any]]:
     cols = [GROUPS[g] for g in group_by]
     part = ", ".join(cols)
     where, args = filters.where()

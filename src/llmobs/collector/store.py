@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .otlp import COLUMNS
+from .otlp import COLUMNS, LLM_COLUMNS, llm_rows
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
@@ -38,7 +38,17 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS spans_id ON spans (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
-CREATE INDEX IF NOT EXISTS spans_llm ON spans (operation, model, duration_s) WHERE operation IS NOT NULL;
+-- LLM calls again, narrow and clustered by (model, provider, duration bucket): the per-model report reads
+-- them in key order, so grouping needs no sort (see queries.report).
+CREATE TABLE IF NOT EXISTS llm_calls (
+    model TEXT NOT NULL, provider TEXT NOT NULL, dur_b INTEGER NOT NULL, trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL, start_ns INTEGER, operation TEXT, service TEXT, user_id TEXT, session_id TEXT,
+    err INTEGER, duration_s REAL, ttfc_b INTEGER, ttfc_s REAL, input_tokens INTEGER, output_tokens INTEGER,
+    cost_usd REAL,
+    PRIMARY KEY (model, provider, dur_b, trace_id, span_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS llm_calls_ttfc ON llm_calls (model, provider, ttfc_b, start_ns, err)
+    WHERE ttfc_b IS NOT NULL;
 -- Every request as received (protobuf): traces keep their spans' full detail here (attributes, events,
 -- links), referenced by spans.batch_id; metrics and logs are kept as they came.
 CREATE TABLE IF NOT EXISTS payloads (
@@ -47,6 +57,7 @@ CREATE TABLE IF NOT EXISTS payloads (
 CREATE INDEX IF NOT EXISTS payloads_received ON payloads (received_ns);
 """
 _INSERT = f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_INSERT_LLM = f"INSERT OR IGNORE INTO llm_calls ({', '.join(LLM_COLUMNS)}) VALUES ({', '.join('?' * len(LLM_COLUMNS))})"
 
 
 _RETENTION = "__retention__"
@@ -179,6 +190,7 @@ class Store:
                         self._apply_retention(conn)
                     if j.rows:
                         conn.executemany(_INSERT, j.rows)
+                        conn.executemany(_INSERT_LLM, llm_rows(j.rows))
                     if j.payload is not None:
                         conn.execute("INSERT OR IGNORE INTO payloads (id, signal, received_ns, body) "
                                      "VALUES (?, ?, ?, ?)", (j.batch_id, j.signal, now, j.payload))
@@ -207,6 +219,7 @@ class Store:
         cutoff = time.time_ns() - int(self.retention_s * 1e9)
         try:
             conn.execute("DELETE FROM spans WHERE start_ns < ?", (cutoff,))
+            conn.execute("DELETE FROM llm_calls WHERE start_ns < ?", (cutoff,))
             conn.execute("DELETE FROM payloads WHERE received_ns < ?", (cutoff,))
         except sqlite3.Error:
             pass
