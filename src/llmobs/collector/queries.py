@@ -106,14 +106,25 @@ class Filters:
 def list_traces(conn: sqlite3.Connection, filters: Filters, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """Traces with at least one span matching ``filters``, newest first, with their totals."""
     where, args = filters.where()
-    ids = conn.execute(
-        f"SELECT trace_id, MAX(start_ns) AS newest FROM spans WHERE {where} "
-        "GROUP BY trace_id ORDER BY newest DESC LIMIT ? OFFSET ?",
-        [*args, int(limit), int(offset)],
-    ).fetchall()
+    # Walk matching spans newest first (the start_ns index) and stop at enough distinct traces: a page of a
+    # filtered list costs what it shows, not a scan and sort of the whole table.
+    wanted = int(limit) + int(offset)
+    ids: list[str] = []
+    seen: set[str] = set()
+    cursor = conn.execute(f"SELECT trace_id FROM spans WHERE {where} ORDER BY start_ns DESC", args)
+    while len(ids) < wanted:
+        batch = cursor.fetchmany(512)
+        if not batch:
+            break
+        for (trace_id,) in batch:
+            if trace_id not in seen:
+                seen.add(trace_id)
+                ids.append(trace_id)
+                if len(ids) >= wanted:
+                    break
+    cursor.close()
     out = []
-    for row in ids:
-        trace_id = row[0]
+    for trace_id in ids[int(offset):]:
         agg = conn.execute(
             "SELECT MIN(start_ns), MAX(end_ns), COUNT(*), "
             f"SUM(operation IN ({','.join('?' * len(LLM_OPERATIONS))})), "
