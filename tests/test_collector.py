@@ -394,3 +394,13 @@ def test_cli_collector_and_fake_llm_commands_run(tmp_path):
             assert p.wait(10) == 0
     assert cli(["collector", "--host", "0.0.0.0", "--port", "0", "--grpc-port", "-1",
                 "--data-dir", str(tmp_path / "other")]) == 2  # non-loopback without a token: refused
+
+
+def test_http_worker_processes_share_the_port_and_stop_cleanly(tmp_path):
+    with Collector(str(tmp_path), http_port=0, grpc_port=None, http_workers=2) as c:
+        time.sleep(0.5)
+        for i in range(20):  # new connections each time: the kernel spreads them over the processes
+            assert post(c.http_endpoint + "/v1/traces", request(span(900 + i, 1)).SerializeToString())[0] == 200
+        assert c.store.count() == 20
+        child = c._children[0]
+    assert child.poll() is not None  # stopped with the collector

@@ -13,7 +13,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from typing import Any
 
 from .server import _Handler, _Server
@@ -37,6 +36,9 @@ class _WorkerCollector:
 def main(argv: list[str]) -> int:
     fd, data_dir, body_limit, max_pending, parent = argv
     sock = socket.socket(fileno=int(fd))
+    # Several processes wait on this socket: one that wakes up for a connection another took must not block
+    # in accept() (it would never see its shutdown request).
+    sock.setblocking(False)
     server = _Server(sock.getsockname(), _Handler, bind_and_activate=False)
     server.socket.close()
     server.socket = sock
@@ -49,9 +51,10 @@ def main(argv: list[str]) -> int:
     while not stop.wait(1.0):
         if os.getppid() != int(parent):  # the collector is gone
             break
-    server.shutdown()
+    closer = threading.Thread(target=server.shutdown, daemon=True)
+    closer.start()
+    closer.join(3.0)
     server.collector.store.close()
-    time.sleep(0)
     return 0
 
 

@@ -113,6 +113,8 @@ class Collector:
         import subprocess
         import sys
 
+        if self.http_workers > 1:
+            self._http.socket.setblocking(False)  # shared with the workers: see _worker.main
         fd = self._http.socket.fileno()
         env = {**os.environ, "LLMOBS_COLLECTOR_TOKEN": self.token or ""}
         for _ in range(self.http_workers - 1):

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS spans_id ON spans (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
+DROP INDEX IF EXISTS spans_llm;
 -- LLM calls again, narrow and clustered by (model, provider, duration bucket): the per-model report reads
 -- them in key order, so grouping needs no sort (see queries.report).
 CREATE TABLE IF NOT EXISTS llm_calls (
