@@ -35,6 +35,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--retention", default=None, help="drop spans older than this (e.g. 7d, 24h); default: keep")
     p.add_argument("--token", default=os.environ.get("LLMOBS_COLLECTOR_TOKEN"),
                    help="bearer token required from clients (env LLMOBS_COLLECTOR_TOKEN)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="OTLP/HTTP worker processes sharing the port (default 1)")
 
     for name, help_text in (("traces", "list traces, newest first"), ("report", "per-model report")):
         q = sub.add_parser(name, help=help_text)
@@ -160,7 +162,7 @@ def _run_collector(args: argparse.Namespace) -> int:
     try:
         collector = Collector(args.data_dir, host=args.host, http_port=args.port,
                               grpc_port=None if args.grpc_port < 0 else args.grpc_port, token=args.token,
-                              retention_s=retention)
+                              retention_s=retention, http_workers=args.workers)
     except ConfigError as exc:
         print(f"llmobs collector: {exc}", file=sys.stderr)
         return 2
