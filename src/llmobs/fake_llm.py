@@ -136,7 +136,8 @@ RETRY_AFTER_SECONDS = 1
 MIN_CACHEABLE_TOKENS = 1024
 """The smallest prompt prefix the (fake) prompt caches keep, as in the real APIs."""
 
-_SNAPSHOTS = {
+SNAPSHOTS: dict[str, str] = {  # alias -> the dated snapshot the API answers with
+
     "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
     "gpt-4o": "gpt-4o-2024-08-06",
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
@@ -790,7 +791,7 @@ def openai_chat(server: FakeLLMServer, body: dict[str, Any], model: str) -> _Rep
     prompt_tokens = prompt.input_tokens()
     cached = min(prompt_tokens, server.cache.implicit(f"openai:{model}", prompt.segs, granularity=128))
     usage = _chat_usage(prompt_tokens, sum(a.output_tokens + reasoning for a in answers), cached, reasoning * n)
-    cid, created, resolved = server.new_id("chatcmpl"), int(time.time()), _SNAPSHOTS.get(model, model)
+    cid, created, resolved = server.new_id("chatcmpl"), int(time.time()), SNAPSHOTS.get(model, model)
     calls = [server.new_id("call") if a.tool else "" for a in answers]
 
     def finish(a: _Answer) -> str:
@@ -1012,7 +1013,7 @@ def openai_responses(server: FakeLLMServer, body: dict[str, Any], model: str) ->
         "completed_at": created + 1 if status == "completed" else None, "error": None,
         "incomplete_details": {"reason": "max_output_tokens"} if a.truncated else None,
         "instructions": body.get("instructions"), "max_output_tokens": limit,
-        "max_tool_calls": body.get("max_tool_calls"), "model": _SNAPSHOTS.get(model, model), "output": output,
+        "max_tool_calls": body.get("max_tool_calls"), "model": SNAPSHOTS.get(model, model), "output": output,
         "parallel_tool_calls": body.get("parallel_tool_calls", True),
         "previous_response_id": body.get("previous_response_id"),
         "prompt_cache_key": body.get("prompt_cache_key"),

@@ -51,6 +51,8 @@ from typing import Any
 import openai
 import openai._base_client as _sdk_base_client
 
+from llmobs.fake_llm import SNAPSHOTS
+
 HTTP: Any = getattr(_sdk_base_client, "httpx2", None) or _sdk_base_client.httpx
 """The HTTP library module the installed openai SDK uses (``httpx2`` or ``httpx``)."""
 
@@ -110,22 +112,8 @@ DEFAULT_TEXT = "Hello!"
 CREATED = 1_754_400_000
 """The default ``created`` / ``created_at`` timestamp (fixed, so payloads are deterministic)."""
 
-SNAPSHOTS: dict[str, str] = {
-    "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
-    "gpt-4o": "gpt-4o-2024-08-06",
-    "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
-    "gpt-4.1": "gpt-4.1-2025-04-14",
-    "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
-    "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
-    "o3": "o3-2025-04-16",
-    "o3-mini": "o3-mini-2025-01-31",
-    "o4-mini": "o4-mini-2025-04-16",
-    "gpt-5": "gpt-5-2025-08-07",
-    "gpt-5-mini": "gpt-5-mini-2025-08-07",
-    "gpt-5-nano": "gpt-5-nano-2025-08-07",
-}
-"""Model aliases the API answers with a dated snapshot name (the response ``model`` differs from the
-request's). Used by :class:`MockOpenAI`'s default replies."""
+# Model aliases the API answers with a dated snapshot name (the response ``model`` differs from the
+# request's): llmobs.fake_llm.SNAPSHOTS, one table for both fakes. Used by MockOpenAI's default replies.
 
 
 def resolve_model(model: str) -> str:

@@ -73,7 +73,10 @@ class Filters:
     until_ns: int | None = None
     text: str | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, table: str = "spans") -> tuple[str, list[Any]]:
+        """A SQL condition and its arguments, for the ``spans`` table or the narrow ``llm_calls`` one (which
+        has no response model nor captured text: there ``model`` matches the requested model only)."""
+        narrow = table == "llm_calls"
         clauses: list[str] = []
         args: list[Any] = []
         for column, value in (("service", self.service), ("provider", self.provider),
@@ -82,12 +85,12 @@ class Filters:
                 clauses.append(f"{column} = ?")
                 args.append(value)
         if self.model:
-            clauses.append("(model = ? OR response_model = ?)")
-            args += [self.model, self.model]
+            clauses.append("model = ?" if narrow else "(model = ? OR response_model = ?)")
+            args += [self.model] if narrow else [self.model, self.model]
         if self.status == "error":
-            clauses.append("status_code = 2")
+            clauses.append("err = 1" if narrow else "status_code = 2")
         elif self.status == "ok":
-            clauses.append("status_code != 2")
+            clauses.append("err = 0" if narrow else "status_code != 2")
         elif self.status:
             raise ValueError(f"status must be 'error' or 'ok', not {self.status!r}")
         if self.since_ns is not None:
@@ -96,7 +99,7 @@ class Filters:
         if self.until_ns is not None:
             clauses.append("start_ns < ?")
             args.append(self.until_ns)
-        if self.text:
+        if self.text and not narrow:
             clauses.append("content LIKE ? ESCAPE '\\'")
             escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args.append(f"%{escaped}%")
@@ -218,29 +221,6 @@ def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]
     return _exact_report(conn, filters, group_by)
 
 
-def _fast_where(filters: Filters) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    args: list[Any] = []
-    for column, value in (("service", filters.service), ("provider", filters.provider), ("model", filters.model),
-                          ("user_id", filters.user), ("session_id", filters.session)):
-        if value:
-            clauses.append(f"{column} = ?")
-            args.append(value)
-    if filters.status == "error":
-        clauses.append("err = 1")
-    elif filters.status == "ok":
-        clauses.append("err = 0")
-    elif filters.status:
-        raise ValueError(f"status must be 'error' or 'ok', not {filters.status!r}")
-    if filters.since_ns is not None:
-        clauses.append("start_ns >= ?")
-        args.append(filters.since_ns)
-    if filters.until_ns is not None:
-        clauses.append("start_ns < ?")
-        args.append(filters.until_ns)
-    return (" AND ".join(clauses) or "1"), args
-
-
 def _percentile(histogram: dict[int, int], total: int, p: int) -> float | None:
     if not total:
         return None
@@ -258,7 +238,7 @@ def _add(a: Any, b: Any) -> Any:
 
 
 def _bucket_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]) -> list[dict[str, Any]]:
-    where, args = _fast_where(filters)
+    where, args = filters.where("llm_calls")
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def key_of(model: str, provider: str) -> tuple[Any, ...]:
