@@ -103,6 +103,8 @@ OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 INFERENCE_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT})
+# Operations of LLM spans (the ones carrying usage and cost), in a fixed order.
+LLM_OPERATIONS: Final = (*sorted(INFERENCE_OPERATIONS), OP_EMBEDDINGS)
 
 # --- Finish reasons (normalised) ---------------------------------------------------------------------------
 FINISH_STOP: Final = "stop"

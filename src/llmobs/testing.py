@@ -97,7 +97,6 @@ class RecordedCall:
         )
 
 
-_LLM_OPERATIONS = (*sorted(sc.INFERENCE_OPERATIONS), sc.OP_EMBEDDINGS)
 
 
 class Capture:
@@ -202,7 +201,7 @@ class Capture:
         calls = []
         for s in self.spans:
             attrs = s.attributes or {}
-            if attrs.get(sc.GEN_AI_OPERATION_NAME) in _LLM_OPERATIONS:
+            if attrs.get(sc.GEN_AI_OPERATION_NAME) in sc.LLM_OPERATIONS:
                 calls.append(RecordedCall.from_span(s))
         return calls
 

@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any
 
-from .server import _Handler, _Server
+from .server import _Handler, _Server, ingest
 from .store import Store
 
 
@@ -28,9 +28,7 @@ class _WorkerCollector:
         self.body_limit = body_limit
 
     def ingest(self, signal_name: str, request: Any, raw: bytes | None) -> None:
-        from .server import Collector
-
-        Collector.ingest(self, signal_name, request, raw)  # type: ignore[arg-type]
+        ingest(self.store, signal_name, request, raw)
 
 
 def main(argv: list[str]) -> int:

@@ -135,12 +135,7 @@ def _local(data_dir: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
         raise LookupError(f"no collector database in {data_dir}")
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        filters = queries.Filters(
-            service=params.get("service"), provider=params.get("provider"), model=params.get("model"),
-            status=params.get("status"), user=params.get("user"), session=params.get("session"),
-            since_ns=queries.parse_time(params.get("since")), until_ns=queries.parse_time(params.get("until")),
-            text=params.get("q"),
-        )
+        filters = queries.Filters.from_params(params)
         if path == "/api/traces":
             return {"traces": queries.list_traces(conn, filters, params.get("limit", 20), params.get("offset", 0))}
         if path == "/api/report":

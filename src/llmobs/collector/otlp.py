@@ -37,15 +37,11 @@ LLM_COLUMNS = (
     "model", "provider", "dur_b", "trace_id", "span_id", "start_ns", "operation", "service", "user_id",
     "session_id", "err", "duration_s", "ttfc_b", "ttfc_s", "input_tokens", "output_tokens", "cost_usd",
 )
-LLM_OPERATIONS = frozenset({*sc.INFERENCE_OPERATIONS, sc.OP_EMBEDDINGS})
+LLM_OPERATIONS = frozenset(sc.LLM_OPERATIONS)
 # Latency buckets for the report: 2 % wide (log base 1.02), so a percentile read off them is within 1 %.
 BUCKET_BASE = 1.02
 _LOG_BASE = math.log(BUCKET_BASE)
-_I = {name: i for i, name in enumerate(
-    ("trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
-     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
-     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
-     "error_type", "user_id", "session_id"))}
+_I = {name: i for i, name in enumerate(COLUMNS)}
 
 
 def bucket(seconds: float | None) -> int | None:
@@ -325,14 +321,9 @@ def is_json(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() == "application/json"
 
 
-def count_items(request: Any, signal: str) -> int:
-    """Spans, data points or log records in a metrics/logs/traces request (for partial-success replies)."""
-    total = 0
-    if signal == "traces":
-        for rs in request.resource_spans:
-            for ss in rs.scope_spans:
-                total += len(ss.spans)
-    return total
+def count_spans(request: Any) -> int:
+    """The spans in a traces request (before decoding them)."""
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
 
 
 def parse_other(body: bytes, content_type: str, signal: str) -> Any:

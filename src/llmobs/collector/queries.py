@@ -16,7 +16,7 @@ from typing import Any
 from .. import semconv as sc
 from .otlp import bucket_value, span_details, spans_of
 
-LLM_OPERATIONS = (*sorted(sc.INFERENCE_OPERATIONS), sc.OP_EMBEDDINGS)
+LLM_OPERATIONS = sc.LLM_OPERATIONS
 GROUPS = {  # report group name -> column
     "model": "model",
     "response_model": "response_model",
@@ -72,6 +72,16 @@ class Filters:
     since_ns: int | None = None
     until_ns: int | None = None
     text: str | None = None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> Filters:
+        """From API query parameters / CLI options (``since``/``until`` as text, ``q`` for text search)."""
+        return cls(
+            service=params.get("service"), provider=params.get("provider"), model=params.get("model"),
+            status=params.get("status"), user=params.get("user"), session=params.get("session"),
+            since_ns=parse_time(params.get("since")), until_ns=parse_time(params.get("until")),
+            text=params.get("q"),
+        )
 
     def where(self, table: str = "spans") -> tuple[str, list[Any]]:
         """A SQL condition and its arguments, for the ``spans`` table or the narrow ``llm_calls`` one (which

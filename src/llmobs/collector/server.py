@@ -144,16 +144,20 @@ class Collector:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    # --- shared by both receivers ------------------------------------------------------------------------------
     def ingest(self, signal: str, request: Any, raw: bytes | None) -> None:
-        """Store a decoded request; returns once committed. Raises BadRequest / Overloaded / TimeoutError."""
-        body = raw if raw is not None else request.SerializeToString()
-        if signal == "traces":
-            batch_id = new_batch_id()
-            self.store.write(lambda: otlp.rows_from_request(request, batch_id), signal=signal, payload=body,
-                             batch_id=batch_id, count=otlp.count_items(request, signal))
-        else:
-            self.store.write([], signal=signal, payload=body)
+        ingest(self.store, signal, request, raw)
+
+
+def ingest(store: Store, signal: str, request: Any, raw: bytes | None) -> None:
+    """Store a decoded request; returns once committed. Raises BadRequest / Overloaded / TimeoutError.
+    Trace rows are built on the store's writer thread (see Store.write)."""
+    body = raw if raw is not None else request.SerializeToString()
+    if signal == "traces":
+        batch_id = new_batch_id()
+        store.write(lambda: otlp.rows_from_request(request, batch_id), signal=signal, payload=body,
+                    batch_id=batch_id, count=otlp.count_spans(request))
+    else:
+        store.write([], signal=signal, payload=body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -288,7 +292,7 @@ class _Handler(BaseHTTPRequestHandler):
                                  "pending": self.server.collector.store.pending})
             elif path == "/api/traces":
                 self._json(200, {"traces": queries.list_traces(
-                    conn, _filters(params), int(params.get("limit", 50)), int(params.get("offset", 0)))})
+                    conn, queries.Filters.from_params(params), int(params.get("limit", 50)), int(params.get("offset", 0)))})
             elif path.startswith("/api/traces/"):
                 tree = queries.get_trace(conn, path.rsplit("/", 1)[1])
                 if tree is None:
@@ -297,7 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._json(200, {"trace_id": path.rsplit("/", 1)[1].lower(), "spans": tree})
             elif path == "/api/report":
                 group_by = tuple(g for g in params.get("group_by", "provider,model").split(",") if g)
-                rows = queries.report(conn, _filters(params), group_by)
+                rows = queries.report(conn, queries.Filters.from_params(params), group_by)
                 if params.get("format") == "csv":
                     from .cli import report_csv
 
@@ -308,15 +312,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(404, {"error": f"no such endpoint: {path}"})
         except ValueError as exc:
             self._json(400, {"error": str(exc)})
-
-
-def _filters(params: dict[str, str]) -> queries.Filters:
-    return queries.Filters(
-        service=params.get("service"), provider=params.get("provider"), model=params.get("model"),
-        status=params.get("status"), user=params.get("user"), session=params.get("session"),
-        since_ns=queries.parse_time(params.get("since")), until_ns=queries.parse_time(params.get("until")),
-        text=params.get("q"),
-    )
 
 
 def _grpc_server(collector: Collector, host: str, port: int) -> tuple[Any, int]:
