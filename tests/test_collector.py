@@ -90,6 +90,8 @@ def test_protobuf_ingest_is_stored_before_the_ack_and_idempotent(collector):
     assert collector.store.count() == 2  # committed before the 200
     assert post(collector.http_endpoint + "/v1/traces", body)[0] == 200  # an exporter's retry
     assert collector.store.count() == 2
+    (row,) = q.report(collector.store.reader(), q.Filters(), ("model",))
+    assert row["calls"] == 1  # the report's table is idempotent too
 
 
 def test_otlp_json_with_hex_ids_string_ints_and_gzip(collector):
@@ -193,14 +195,14 @@ def test_bearer_token(tmp_path):
 def test_overload_is_503_with_retry_after(tmp_path):
     with Collector(str(tmp_path), http_port=0, grpc_port=None, max_pending_spans=1) as c:
         release = threading.Event()
-        original = c.store._apply_retention
+        original = c.store._payload_cutoff
         c.store.retention_s = 1e9
 
-        def slow(conn):  # hold the writer inside a transaction
+        def slow():  # hold the writer (it computes the cutoff of a retention job before its transaction)
             release.wait(5)
-            original(conn)
+            return original()
 
-        c.store._apply_retention = slow
+        c.store._payload_cutoff = slow
         blocker = threading.Thread(target=c.store.apply_retention)
         blocker.start()
         time.sleep(0.2)
@@ -209,6 +211,30 @@ def test_overload_is_503_with_retry_after(tmp_path):
         blocker.join()
         assert status == 503 and headers.get("Retry-After") == "1"
         assert post(c.http_endpoint + "/v1/traces", request(span(5, 1)).SerializeToString())[0] == 200
+
+
+def test_index_backlog_is_bounded_by_back_pressure(tmp_path):
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        c.store.max_unindexed_spans = 3
+        release = threading.Event()
+        original = c.store._index_some
+
+        def stalled(*args):  # an indexer that cannot keep up
+            release.wait(10)
+            return original(*args)
+
+        c.store._index_some = stalled
+        c.store._wake.set()
+        time.sleep(0.1)
+        statuses = []
+        for i in range(3):
+            statuses.append(post(c.http_endpoint + "/v1/traces", request(span(9, 2 * i + 1), span(9, 2 * i + 2))
+                                 .SerializeToString())[0])
+            time.sleep(0.3)  # the backlog is re-read 4 times a second
+        assert statuses[:2] == [200, 200] and statuses[2] == 503  # 4 spans wait: past the bound of 3
+        assert c.store.backlog() == 4
+        release.set()
+        assert c.store.count() == 4  # the two acknowledged requests, once indexed
 
 
 def test_grpc_export(collector):
@@ -264,6 +290,7 @@ def loaded(collector):
     spans.append(span(201, 1, name="chat q", gen_ai__operation__name="chat", gen_ai__request__model="q",
                       gen_ai__input__messages='[{"role":"user","parts":[{"type":"text","content":"find the needle"}]}]'))
     assert post(collector.http_endpoint + "/v1/traces", request(*spans).SerializeToString())[0] == 200
+    assert collector.store.sync()  # tests below read the store directly, not through the API
     return collector
 
 
@@ -345,14 +372,14 @@ def test_cli_report_traces_and_trace(loaded, capsys, tmp_path):
 
 def test_retention_drops_old_spans(tmp_path):
     store = Store(str(tmp_path), retention_s=3600)
-    from llmobs.collector import otlp
-
     now = time.time_ns()
-    old = otlp.rows_from_request(request(span(7, 1, start=now - 7200 * 10**9)))
-    new = otlp.rows_from_request(request(span(7, 2, start=now)))
-    store.write(old + new)
+    both = request(span(7, 1, start=now - 7200 * 10**9), span(7, 2, start=now))
+    store.write(both.SerializeToString(), signal="traces", spans=2)
+    assert store.count() == 2
     store.apply_retention()
     assert store.count() == 1
+    received = store.reader().execute("SELECT COUNT(*) FROM received.payloads").fetchone()[0]
+    assert received == 1  # arrived just now: kept (requests are dropped by arrival time, once indexed)
     store.close()
 
 

@@ -62,10 +62,15 @@ class CollectorHandle:
 
         return Filters(**filters)
 
+    def _synced(self) -> Any:
+        """A read connection that sees every span the collector has acknowledged so far."""
+        self.collector.store.sync()
+        return self.collector.store.reader()
+
     def count(self, **filters: Any) -> int:
         """Spans stored that match ``filters`` (service, provider, model, status, user, session, since_ns...)."""
         where, args = self._filters(filters).where()
-        conn = self.collector.store.reader()
+        conn = self._synced()
         return int(conn.execute(f"SELECT COUNT(*) FROM spans WHERE {where}", args).fetchone()[0])
 
     def wait_for_spans(self, n: int, timeout: float = 15.0, **filters: Any) -> int:
@@ -89,17 +94,17 @@ class CollectorHandle:
     def traces(self, limit: int = 50, **filters: Any) -> list[dict[str, Any]]:
         from .collector.queries import list_traces
 
-        return list_traces(self.collector.store.reader(), self._filters(filters), limit)
+        return list_traces(self._synced(), self._filters(filters), limit)
 
     def trace(self, trace_id: str) -> list[dict[str, Any]] | None:
         from .collector.queries import get_trace
 
-        return get_trace(self.collector.store.reader(), trace_id)
+        return get_trace(self._synced(), trace_id)
 
     def report(self, group_by: tuple[str, ...] = ("provider", "model"), **filters: Any) -> list[dict[str, Any]]:
         from .collector.queries import report
 
-        return report(self.collector.store.reader(), self._filters(filters), group_by)
+        return report(self._synced(), self._filters(filters), group_by)
 
 
 @pytest.fixture(scope="session")

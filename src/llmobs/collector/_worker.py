@@ -1,9 +1,9 @@
 """An extra OTLP/HTTP worker process of the collector (see ``Collector._start_workers``).
 
-    python -m llmobs.collector._worker FD DATA_DIR BODY_LIMIT MAX_PENDING PARENT_PID
+    python -m llmobs.collector._worker FD DATA_DIR BODY_LIMIT MAX_PENDING MAX_UNINDEXED PARENT_PID
 
-Serves the inherited listening socket with the same handler as the main process, writing through its own
-store. It exits when terminated or when its parent is gone.
+Serves the inherited listening socket with the same handler as the main process, appending through its own
+store (the main process indexes). It exits when terminated or when its parent is gone.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from .store import Store
 class _WorkerCollector:
     """What the HTTP handler needs from a collector: the store, the token, the body limit and ingest()."""
 
-    def __init__(self, data_dir: str, body_limit: int, max_pending: int) -> None:
-        self.store = Store(data_dir, max_pending_spans=max_pending)
+    def __init__(self, data_dir: str, body_limit: int, max_pending: int, max_unindexed: int) -> None:
+        self.store = Store(data_dir, max_pending_spans=max_pending, max_unindexed_spans=max_unindexed, index=False)
         self.token = os.environ.get("LLMOBS_COLLECTOR_TOKEN") or None
         self.body_limit = body_limit
 
@@ -32,7 +32,7 @@ class _WorkerCollector:
 
 
 def main(argv: list[str]) -> int:
-    fd, data_dir, body_limit, max_pending, parent = argv
+    fd, data_dir, body_limit, max_pending, max_unindexed, parent = argv
     sock = socket.socket(fileno=int(fd))
     # Several processes wait on this socket: one that wakes up for a connection another took must not block
     # in accept() (it would never see its shutdown request).
@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     server = _Server(sock.getsockname(), _Handler, bind_and_activate=False)
     server.socket.close()
     server.socket = sock
-    server.collector = _WorkerCollector(data_dir, int(body_limit), int(max_pending))  # type: ignore[assignment]
+    server.collector = _WorkerCollector(data_dir, int(body_limit), int(max_pending), int(max_unindexed))  # type: ignore[assignment]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -128,13 +128,15 @@ def _fetch(args: argparse.Namespace, path: str, params: dict[str, Any]) -> dict[
 
 
 def _local(data_dir: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
-    import sqlite3
+    from .store import Store
 
-    db = Path(data_dir) / "llmobs.db"
-    if not db.exists():
-        raise LookupError(f"no collector database in {data_dir}")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    if not (Path(data_dir) / "received.db").exists():
+        raise LookupError(f"no collector data in {data_dir}")
+    # Indexes what a stopped collector left unindexed, or waits for the running one to catch up.
+    store = Store(data_dir)
     try:
+        store.sync()
+        conn = store.reader()
         filters = queries.Filters.from_params(params)
         if path == "/api/traces":
             return {"traces": queries.list_traces(conn, filters, params.get("limit", 20), params.get("offset", 0))}
@@ -146,7 +148,7 @@ def _local(data_dir: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
             raise LookupError(f"no trace {trace_id}")
         return {"trace_id": trace_id, "spans": spans}
     finally:
-        conn.close()
+        store.close()
 
 
 def _run_collector(args: argparse.Namespace) -> int:

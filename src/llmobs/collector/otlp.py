@@ -1,10 +1,11 @@
-"""OTLP trace payloads (protobuf or OTLP/JSON, optionally gzip/deflate) into flat span rows for the store.
+"""OTLP payloads: decoding and validating requests (protobuf or OTLP/JSON, gzip/deflate), and indexing stored
+trace requests into flat rows for the store.
 
-A row carries the span's identity, timing and status, the whole attribute and resource sets as JSON, and the
-GenAI facts the reports need as columns. Those columns are read from the current semantic-convention names
-and from the older ones other emitters still send (``gen_ai.system``, ``gen_ai.usage.prompt_tokens``,
-``gen_ai.usage.cache_creation.input_tokens``, OpenLIT's ``gen_ai.usage.cost``), so reports work for any OTel
-GenAI instrumentation, not only llmobs.
+A span row carries the span's identity, timing and status and the GenAI facts the reports need as columns; the
+span's full detail (every attribute, events, links, resource) stays in the request as received. The columns are
+read from the current semantic-convention names and from the older ones other emitters still send
+(``gen_ai.system``, ``gen_ai.usage.prompt_tokens``, ``gen_ai.usage.cache_creation.input_tokens``, OpenLIT's
+``gen_ai.usage.cost``), so reports work for any OTel GenAI instrumentation, not only llmobs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
 import zlib
 from typing import Any
 
@@ -30,18 +32,17 @@ COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
-    "error_type", "user_id", "session_id", "content", "resource", "batch_id", "batch_index",
+    "error_type", "user_id", "session_id", "content", "batch_id", "batch_index",
 )
 
 LLM_COLUMNS = (
-    "model", "provider", "dur_b", "trace_id", "span_id", "start_ns", "operation", "service", "user_id",
+    "model", "provider", "dur_b", "start_ns", "span_id", "trace_id", "operation", "service", "user_id",
     "session_id", "err", "duration_s", "ttfc_b", "ttfc_s", "input_tokens", "output_tokens", "cost_usd",
 )
 LLM_OPERATIONS = frozenset(sc.LLM_OPERATIONS)
 # Latency buckets for the report: 2 % wide (log base 1.02), so a percentile read off them is within 1 %.
 BUCKET_BASE = 1.02
 _LOG_BASE = math.log(BUCKET_BASE)
-_I = {name: i for i, name in enumerate(COLUMNS)}
 
 
 def bucket(seconds: float | None) -> int | None:
@@ -58,39 +59,274 @@ def bucket_value(b: int) -> float:
     return float(BUCKET_BASE ** (b + 0.5))
 
 
-def llm_rows(rows: Any) -> list[tuple[Any, ...]]:
-    """The llm_calls rows for the LLM spans among span rows."""
-    out = []
-    i = _I
-    for r in rows:
-        if r[i["operation"]] not in LLM_OPERATIONS:
-            continue
-        duration = r[i["duration_s"]]
-        ttfc = r[i["ttfc_s"]]
-        out.append((
-            r[i["model"]] or "", r[i["provider"]] or "", bucket(duration) if duration is not None else -701,
-            r[i["trace_id"]], r[i["span_id"]], r[i["start_ns"]], r[i["operation"]], r[i["service"]],
-            r[i["user_id"]], r[i["session_id"]], 1 if r[i["status_code"]] == 2 else 0, duration,
-            bucket(ttfc), ttfc, r[i["input_tokens"]], r[i["output_tokens"]], r[i["cost_usd"]],
+# --- indexing: a stored trace request into span rows ---------------------------------------------------------
+# The indexer reads each stored request with a reduced schema of its own (built below from descriptors, wire
+# compatible with OTLP) in which attributes are ``repeated bytes``: each KeyValue stays as its encoded bytes.
+# Walking attributes as protobuf objects cost ~0.5 µs each (upb makes a Python wrapper per element), more than
+# everything else per span. Most attributes repeat byte for byte across spans (model, provider, user, ...), so
+# each KeyValue's bytes are looked up in a memo in one C-level pass; only new ones are decoded in Python.
+# Events, links and the scope are not declared: they stay in the stored request, read when a trace is shown.
+_LITE: Any = None
+
+
+def _lite_request_class() -> Any:
+    global _LITE
+    if _LITE is None:
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+        f = descriptor_pb2.FieldDescriptorProto
+        file = descriptor_pb2.FileDescriptorProto(name="llmobs_collector_index.proto",
+                                                  package="llmobs_index", syntax="proto3")
+
+        def message(name: str, fields: tuple[tuple[str, int, int, str], ...]) -> None:
+            m = file.message_type.add(name=name)
+            for field_name, number, kind, type_name in fields:
+                label = f.LABEL_REPEATED if type_name.endswith("*") else f.LABEL_OPTIONAL
+                fd = m.field.add(name=field_name, number=number, type=kind, label=label)
+                if type_name.rstrip("*"):
+                    fd.type_name = ".llmobs_index." + type_name.rstrip("*")
+
+        message("Status", (("message", 2, f.TYPE_STRING, ""), ("code", 3, f.TYPE_INT32, "")))
+        message("Span", (
+            ("trace_id", 1, f.TYPE_BYTES, ""), ("span_id", 2, f.TYPE_BYTES, ""),
+            ("parent_span_id", 4, f.TYPE_BYTES, ""), ("name", 5, f.TYPE_STRING, ""), ("kind", 6, f.TYPE_INT32, ""),
+            ("start_time_unix_nano", 7, f.TYPE_FIXED64, ""), ("end_time_unix_nano", 8, f.TYPE_FIXED64, ""),
+            ("attributes", 9, f.TYPE_BYTES, "*"), ("status", 15, f.TYPE_MESSAGE, "Status"),
         ))
-    return out
+        message("ScopeSpans", (("spans", 2, f.TYPE_MESSAGE, "Span*"),))
+        message("Resource", (("attributes", 1, f.TYPE_BYTES, "*"),))
+        message("ResourceSpans", (("resource", 1, f.TYPE_MESSAGE, "Resource"),
+                                  ("scope_spans", 2, f.TYPE_MESSAGE, "ScopeSpans*")))
+        message("Request", (("resource_spans", 1, f.TYPE_MESSAGE, "ResourceSpans*"),))
+        pool = descriptor_pool.DescriptorPool()
+        pool.Add(file)
+        _LITE = message_factory.GetMessageClass(pool.FindMessageTypeByName("llmobs_index.Request"))
+    return _LITE
 
 
-# The attributes read into columns; every other attribute stays in the span's raw protobuf bytes (``raw``),
-# decoded only when a trace is shown. Decoding only these keeps ingest cheap.
-_WANTED = frozenset({
-    sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.DEPRECATED_GEN_AI_SYSTEM, sc.GEN_AI_REQUEST_MODEL,
-    sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_USAGE_INPUT_TOKENS, sc.DEPRECATED_USAGE_PROMPT_TOKENS,
-    sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.DEPRECATED_USAGE_COMPLETION_TOKENS, sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, sc.DEPRECATED_USAGE_CACHE_CREATION_INPUT_TOKENS,
-    sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, sc.LLMOBS_COST_TOTAL, "gen_ai.usage.cost.amount", "gen_ai.usage.cost",
-    sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, sc.ERROR_TYPE, sc.USER_ID, "enduser.id", sc.SESSION_ID,
-})
+_unpack_double = struct.Struct("<d").unpack_from
 
-_CONTENT_KEYS = (
-    sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.LLMOBS_INPUT,
-    sc.LLMOBS_OUTPUT, sc.GEN_AI_TOOL_CALL_ARGUMENTS, sc.GEN_AI_TOOL_CALL_RESULT, "gen_ai.prompt", "gen_ai.completion",
-)
+
+def _varint(b: bytes, i: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        result |= (c & 0x7F) << shift
+        if c < 0x80:
+            return result, i
+        shift += 7
+
+
+def _decode_value(b: bytes) -> Any:
+    tag = b[0]
+    n = len(b)
+    try:
+        if tag == 0x0A:  # string_value
+            length, i = _varint(b, 1)
+            if i + length == n:
+                return b[i:].decode("utf-8", "replace")
+        elif tag == 0x18:  # int_value (two's complement varint)
+            number, i = _varint(b, 1)
+            if i == n:
+                return number - (1 << 64) if number >= 1 << 63 else number
+        elif tag == 0x21 and n == 9:  # double_value
+            return _unpack_double(b, 1)[0]
+        elif tag == 0x10 and n == 2:  # bool_value
+            return b[1] != 0
+    except IndexError:
+        pass
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+    value = AnyValue()
+    try:
+        value.ParseFromString(b)
+    except Exception:  # validated at ingest: an odd value is no value, not a stuck indexer
+        return None
+    return _any_value(value)
+
+
+# Values repeat across spans (models, providers, users, most token counts): decoded values are memoised by
+# their bytes. Short values only, and the memo is emptied when full, so it stays small.
+_MEMO: dict[bytes, Any] = {}
+_MEMO_MAX = 50_000
+_MISS = object()
+
+
+def value_of(b: bytes | None) -> Any:
+    """The Python value of an AnyValue's bytes: the scalar cases read directly, the rest through protobuf."""
+    if not b:
+        return None
+    value = _MEMO.get(b, _MISS)
+    if value is _MISS:
+        value = _decode_value(b)
+        if len(b) <= 64 and type(value) is not list and type(value) is not dict:
+            if len(_MEMO) >= _MEMO_MAX:
+                _MEMO.clear()
+            _MEMO[b] = value
+    return value
+
+
+_STR, _INT, _FLOAT, _CONTENT = 0, 1, 2, 3
+# The attributes read into columns: key -> (slot, type). Deprecated names get slots of their own; the current
+# name wins when both are sent.
+_SLOTS: dict[bytes, tuple[str, int]] = {
+    key.encode(): (slot, kind) for key, slot, kind in (
+        (sc.GEN_AI_OPERATION_NAME, "operation", _STR), (sc.GEN_AI_PROVIDER_NAME, "provider", _STR),
+        (sc.DEPRECATED_GEN_AI_SYSTEM, "system", _STR), (sc.GEN_AI_REQUEST_MODEL, "model", _STR),
+        (sc.GEN_AI_RESPONSE_MODEL, "response_model", _STR), (sc.ERROR_TYPE, "error_type", _STR),
+        (sc.USER_ID, "user", _STR), ("enduser.id", "enduser", _STR), (sc.SESSION_ID, "session", _STR),
+        ("service.name", "service", _STR),
+        (sc.GEN_AI_USAGE_INPUT_TOKENS, "in", _INT), (sc.DEPRECATED_USAGE_PROMPT_TOKENS, "prompt", _INT),
+        (sc.GEN_AI_USAGE_OUTPUT_TOKENS, "out", _INT), (sc.DEPRECATED_USAGE_COMPLETION_TOKENS, "completion", _INT),
+        (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "cache_read", _INT),
+        (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, "cache_write", _INT),
+        (sc.DEPRECATED_USAGE_CACHE_CREATION_INPUT_TOKENS, "cache_creation", _INT),
+        (sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "reasoning", _INT),
+        (sc.LLMOBS_COST_TOTAL, "cost", _FLOAT), ("gen_ai.usage.cost.amount", "cost2", _FLOAT),
+        ("gen_ai.usage.cost", "cost3", _FLOAT), (sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, "ttfc", _FLOAT),
+        (sc.GEN_AI_SYSTEM_INSTRUCTIONS, "c0", _CONTENT), (sc.GEN_AI_INPUT_MESSAGES, "c1", _CONTENT),
+        (sc.GEN_AI_OUTPUT_MESSAGES, "c2", _CONTENT), (sc.LLMOBS_INPUT, "c3", _CONTENT),
+        (sc.LLMOBS_OUTPUT, "c4", _CONTENT), (sc.GEN_AI_TOOL_CALL_ARGUMENTS, "c5", _CONTENT),
+        (sc.GEN_AI_TOOL_CALL_RESULT, "c6", _CONTENT), ("gen_ai.prompt", "c7", _CONTENT),
+        ("gen_ai.completion", "c8", _CONTENT),
+    )
+}
+_CONTENT_SLOTS = tuple(f"c{i}" for i in range(9))
+_FALLBACKS = (("provider", "system"), ("user", "enduser"), ("in", "prompt"), ("out", "completion"),
+              ("cache_write", "cache_creation"), ("cost", "cost2"), ("cost", "cost3"))
+_OLDER_SLOTS = frozenset(older for _current, older in _FALLBACKS)
+_SKIP = ("", None)  # an attribute no column reads
+
+
+class _KVMemo(dict[bytes, tuple[str, Any]]):
+    """Encoded KeyValue -> (slot, value); a miss is decoded (and kept when it may repeat) by ``_kv_entry``."""
+
+    def __missing__(self, kv: bytes) -> tuple[str, Any]:
+        return _kv_entry(kv)
+
+
+_KV_MEMO = _KVMemo()
+
+
+def _typed(value: Any, kind: int) -> Any:
+    vtype = type(value)
+    if kind == _STR:
+        return value if vtype is str else None
+    if kind == _INT:
+        if vtype is int:
+            return value
+        return int(value) if vtype is float and value.is_integer() else None
+    if kind == _FLOAT:
+        return float(value) if vtype is float or vtype is int else None
+    if value is None:
+        return None
+    return value if vtype is str else json.dumps(value, default=str)
+
+
+def _kv_entry(kv: bytes) -> tuple[str, Any]:
+    """(slot, value) for an encoded KeyValue, memoised when short and not a measurement (those rarely repeat)."""
+    try:  # the usual encoding: key (field 1) then value (field 2), each once
+        if kv[0] != 0x0A:
+            raise IndexError
+        length, i = _varint(kv, 1)
+        end = i + length
+        key = kv[i:end]
+        if end == len(kv):
+            value_bytes = b""
+        else:
+            if kv[end] != 0x12:
+                raise IndexError
+            length, i = _varint(kv, end + 1)
+            if i + length != len(kv):
+                raise IndexError
+            value_bytes = kv[i:]
+    except IndexError:  # any other valid encoding
+        from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+        try:
+            decoded = KeyValue.FromString(kv)
+        except Exception:  # validated at ingest
+            return _SKIP
+        key, value_bytes = decoded.key.encode(), decoded.value.SerializeToString()
+    found = _SLOTS.get(key)
+    if found is None:
+        entry = _SKIP
+    else:
+        slot, kind = found
+        entry = (slot, _typed(value_of(value_bytes), kind))
+        if kind in (_FLOAT, _CONTENT):
+            return entry
+    if len(kv) <= 160:  # bounded: at most _MEMO_MAX short entries
+        if len(_KV_MEMO) >= _MEMO_MAX:
+            _KV_MEMO.clear()
+        _KV_MEMO[kv] = entry
+    return entry
+
+
+def _slots(kvs: Any) -> dict[str, Any]:
+    """slot -> value for the column attributes among encoded KeyValues."""
+    return dict(map(_KV_MEMO.__getitem__, kvs))
+
+
+def index_rows(body: bytes, payload_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The ``spans`` rows (see COLUMNS) and the ``llm_calls`` rows (LLM_COLUMNS) of a stored trace request.
+
+    Report columns are read from the current semantic-convention names and from the older ones other emitters
+    still send. Each span is referenced by (``payload_id``, its position in the request), where its full
+    detail stays."""
+    request = _lite_request_class()()
+    request.ParseFromString(body)
+    rows: list[tuple[Any, ...]] = []
+    llm: list[tuple[Any, ...]] = []
+    index = 0
+    llm_ops = LLM_OPERATIONS
+    for rs in request.resource_spans:
+        service = _slots(rs.resource.attributes).get("service")
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                duration = (end - start) / 1e9 if end > start else 0.0 if end else None
+                status = span.status
+                code = status.code
+                trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+                head = (trace_id, span_id, span.parent_span_id.hex() or None, span.name, span.kind, service,
+                        start, end, duration, code, status.message or None)
+                kvs = span.attributes
+                if not kvs:
+                    rows.append((*head, *_NO_FACTS, payload_id, index))
+                    index += 1
+                    continue
+                found = _slots(kvs)
+                if not _OLDER_SLOTS.isdisjoint(found):  # an older name stands in for a current one not sent
+                    for current, older in _FALLBACKS:
+                        if found.get(current) is None and found.get(older) is not None:
+                            found[current] = found[older]
+                get = found.get
+                operation, model, provider, user = get("operation"), get("model"), get("provider"), get("user")
+                session, n_in, n_out, cost = get("session"), get("in"), get("out"), get("cost")
+                ttfc = get("ttfc")
+                content = None
+                for slot in _CONTENT_SLOTS:
+                    part = get(slot)
+                    if part is not None:
+                        content = part if content is None else content + "\n" + part
+                rows.append((
+                    *head, operation, provider, model, get("response_model"), n_in, n_out, get("cache_read"),
+                    get("cache_write"), get("reasoning"), cost, ttfc, get("error_type"), user, session, content, payload_id,
+                    index,
+                ))
+                if operation in llm_ops:
+                    llm.append((
+                        model or "", provider or "", bucket(duration) if duration is not None else -701,
+                        start, span_id, trace_id, operation, service, user, session, 1 if code == 2 else 0,
+                        duration, bucket(ttfc), ttfc, n_in, n_out, cost,
+                    ))
+                index += 1
+    return rows, llm
+
+
+_NO_FACTS = (None,) * 15
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
@@ -131,115 +367,6 @@ def _any_value(v: Any) -> Any:
 
 def _attrs(kvs: Any) -> dict[str, Any]:
     return {kv.key: _any_value(kv.value) for kv in kvs}
-
-
-def _first(attrs: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        value = attrs.get(name)
-        if value is not None:
-            return value
-    return None
-
-
-def _int(value: Any) -> int | None:
-    kind = type(value)
-    if kind is int:
-        return value
-    if kind is float and value.is_integer():
-        return int(value)
-    return None
-
-
-def _float(value: Any) -> float | None:
-    kind = type(value)
-    return float(value) if kind is float or kind is int else None
-
-
-def _str(value: Any) -> str | None:
-    return value if type(value) is str else None
-
-
-def _content(attrs: dict[str, Any]) -> str | None:
-    parts = [attrs[k] if isinstance(attrs[k], str) else json.dumps(attrs[k]) for k in _CONTENT_KEYS if k in attrs]
-    return "\n".join(parts) if parts else None
-
-
-def _cost(attrs: dict[str, Any]) -> float | None:
-    return _float(_first(attrs, sc.LLMOBS_COST_TOTAL, "gen_ai.usage.cost.amount", "gen_ai.usage.cost"))
-
-
-_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
-
-
-def _wanted_attrs(kvs: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The column attributes, and the content attributes (or None when the span has none)."""
-    a: dict[str, Any] = {}
-    content: dict[str, Any] | None = None
-    wanted = _WANTED
-    scalars = _SCALARS
-    for kv in kvs:
-        key = kv.key
-        if key in wanted:
-            value = kv.value
-            kind = value.WhichOneof("value")
-            a[key] = getattr(value, kind) if kind in scalars else _any_value(value)
-        elif key in _CONTENT_SET:
-            if content is None:
-                content = {}
-            content[key] = _any_value(kv.value)
-    return a, content
-
-
-_CONTENT_SET = frozenset(_CONTENT_KEYS)
-
-
-def row_from_span(span: Any, resource_json: str, service: str | None, batch_id: int, index: int
-                  ) -> tuple[Any, ...]:
-    """One protobuf ``Span`` as a row (see COLUMNS). The span itself stays in its request's stored bytes
-    (``batch_id``), at position ``index``: serialising it again per span cost more than the row."""
-    if len(span.trace_id) != 16 or len(span.span_id) != 8:
-        raise BadRequest(
-            f"span {span.name!r}: trace_id must be 16 bytes and span_id 8 bytes "
-            f"(got {len(span.trace_id)} and {len(span.span_id)})"
-        )
-    a, content = _wanted_attrs(span.attributes)
-    start, end = span.start_time_unix_nano, span.end_time_unix_nano
-    status = span.status
-    if a:
-        get = a.get
-        provider = get(sc.GEN_AI_PROVIDER_NAME)
-        if provider is None:
-            provider = get(sc.DEPRECATED_GEN_AI_SYSTEM)
-        n_in = get(sc.GEN_AI_USAGE_INPUT_TOKENS)
-        if n_in is None:
-            n_in = get(sc.DEPRECATED_USAGE_PROMPT_TOKENS)
-        n_out = get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
-        if n_out is None:
-            n_out = get(sc.DEPRECATED_USAGE_COMPLETION_TOKENS)
-        write = get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)
-        if write is None:
-            write = get(sc.DEPRECATED_USAGE_CACHE_CREATION_INPUT_TOKENS)
-        user = get(sc.USER_ID)
-        if user is None:
-            user = get("enduser.id")
-        facts: tuple[Any, ...] = (
-            _str(get(sc.GEN_AI_OPERATION_NAME)), _str(provider), _str(get(sc.GEN_AI_REQUEST_MODEL)),
-            _str(get(sc.GEN_AI_RESPONSE_MODEL)), _int(n_in), _int(n_out),
-            _int(get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)), _int(write),
-            _int(get(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)), _cost(a),
-            _float(get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)), _str(get(sc.ERROR_TYPE)), _str(user),
-            _str(get(sc.SESSION_ID)),
-        )
-    else:
-        facts = _NO_FACTS
-    return (
-        span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None, span.name, span.kind,
-        service, start, end, (end - start) / 1e9 if end > start else 0.0 if end else None, status.code,
-        status.message or None, *facts, _content(content) if content else None, resource_json, batch_id, index,
-    )
-
-
-_NO_FACTS = (None,) * 14
 
 
 def spans_of(body: bytes) -> list[Any]:
@@ -303,27 +430,25 @@ def parse_traces(body: bytes, content_type: str) -> Any:
     return request
 
 
-def rows_from_request(request: Any, batch_id: int = 0) -> list[tuple[Any, ...]]:
-    rows = []
-    index = 0
-    for rs in request.resource_spans:
-        resource = _attrs(rs.resource.attributes)
-        service = _str(resource.get("service.name"))
-        resource_json = json.dumps(resource, separators=(",", ":"), default=str)
-        for ss in rs.scope_spans:
-            for span in ss.spans:
-                rows.append(row_from_span(span, resource_json, service, batch_id, index))
-                index += 1
-    return rows
-
-
 def is_json(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() == "application/json"
 
 
-def count_spans(request: Any) -> int:
-    """The spans in a traces request (before decoding them)."""
-    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+def check_spans(request: Any) -> int:
+    """The number of spans in a traces request, once their ids are checked (16-byte trace id, 8-byte span id):
+    the rest was validated by parsing. Raises BadRequest."""
+    n = 0
+    for rs in request.resource_spans:
+        for ss in rs.scope_spans:
+            spans = ss.spans
+            n += len(spans)
+            for span in spans:
+                if len(span.trace_id) != 16 or len(span.span_id) != 8:
+                    raise BadRequest(
+                        f"span {span.name!r}: trace_id must be 16 bytes and span_id 8 bytes "
+                        f"(got {len(span.trace_id)} and {len(span.span_id)})"
+                    )
+    return n
 
 
 def parse_other(body: bytes, content_type: str, signal: str) -> Any:

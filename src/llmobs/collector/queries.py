@@ -195,7 +195,7 @@ def _details(conn: sqlite3.Connection, batches: dict[int, list[Any]], batch_id: 
         return {}, []
     spans = batches.get(batch_id)
     if spans is None:
-        found = conn.execute("SELECT body FROM payloads WHERE id = ?", (batch_id,)).fetchone()
+        found = conn.execute("SELECT body FROM received.payloads WHERE id = ?", (batch_id,)).fetchone()
         spans = batches[batch_id] = spans_of(found[0]) if found else []
     return span_details(spans[index]) if index < len(spans) else ({}, [])
 

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .._errors import ConfigError
 from . import otlp, queries
-from .store import Overloaded, Store, new_batch_id
+from .store import Overloaded, Store
 
 logger = logging.getLogger("llmobs.collector")
 
@@ -65,7 +65,7 @@ class Collector:
     def __init__(self, data_dir: str, *, host: str = "127.0.0.1", http_port: int = 4318,
                  grpc_port: int | None = 4317, token: str | None = None, retention_s: float | None = None,
                  body_limit: int = DEFAULT_BODY_LIMIT, max_pending_spans: int = 200_000,
-                 http_workers: int = 1) -> None:
+                 max_unindexed_spans: int = 2_000_000, http_workers: int = 1) -> None:
         if not _is_loopback(host) and not token:
             raise ConfigError("host", host, "a loopback address, or any address together with a bearer token "
                               "(--token / LLMOBS_COLLECTOR_TOKEN)")
@@ -77,8 +77,10 @@ class Collector:
         self.data_dir = data_dir
         self.http_workers = http_workers
         self.max_pending_spans = max_pending_spans
+        self.max_unindexed_spans = max_unindexed_spans
         self._children: list[Any] = []
-        self.store = Store(data_dir, retention_s=retention_s, max_pending_spans=max_pending_spans)
+        self.store = Store(data_dir, retention_s=retention_s, max_pending_spans=max_pending_spans,
+                           max_unindexed_spans=max_unindexed_spans)
         self._http = _Server((host, http_port), _Handler)
         self._http.collector = self
         self.http_port = self._http.server_address[1]
@@ -107,8 +109,8 @@ class Collector:
 
     def _start_workers(self) -> None:
         """Extra OTLP/HTTP worker processes on the same listening socket: decoding OTLP is Python work bound
-        by one interpreter lock, so more cores need more processes. Each has its own store writer; SQLite's
-        lock orders their transactions. The kernel spreads new connections over the processes."""
+        by one interpreter lock, so more cores need more processes. Each appends through its own store writer
+        (SQLite's lock orders their short transactions); this process indexes. The kernel spreads new connections over the processes."""
         import os
         import subprocess
         import sys
@@ -120,7 +122,7 @@ class Collector:
         for _ in range(self.http_workers - 1):
             self._children.append(subprocess.Popen(
                 [sys.executable, "-m", "llmobs.collector._worker", str(fd), self.data_dir, str(self.body_limit),
-                 str(self.max_pending_spans), str(os.getpid())],
+                 str(self.max_pending_spans), str(self.max_unindexed_spans), str(os.getpid())],
                 pass_fds=[fd], env=env,
             ))
 
@@ -149,15 +151,11 @@ class Collector:
 
 
 def ingest(store: Store, signal: str, request: Any, raw: bytes | None) -> None:
-    """Store a decoded request; returns once committed. Raises BadRequest / Overloaded / TimeoutError.
-    Trace rows are built on the store's writer thread (see Store.write)."""
+    """Store a decoded (so validated) request as received; returns once committed, after which no crash can
+    lose it. Its spans are indexed for queries right after (see Store). Raises BadRequest / Overloaded / TimeoutError."""
+    spans = otlp.check_spans(request) if signal == "traces" else 0
     body = raw if raw is not None else request.SerializeToString()
-    if signal == "traces":
-        batch_id = new_batch_id()
-        store.write(lambda: otlp.rows_from_request(request, batch_id), signal=signal, payload=body,
-                    batch_id=batch_id, count=otlp.count_spans(request))
-    else:
-        store.write([], signal=signal, payload=body)
+    store.write(body, signal=signal, spans=spans)
 
 
 class _Server(ThreadingHTTPServer):
@@ -285,11 +283,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        conn = self.server.collector.store.reader()
+        store = self.server.collector.store
+        conn = store.reader()
+        if path != "/api/health":
+            store.sync()  # answers include every span acknowledged before this query
         try:
             if path == "/api/health":
-                self._json(200, {"status": "ok", "spans": self.server.collector.store.count(),
-                                 "pending": self.server.collector.store.pending})
+                store = self.server.collector.store
+                self._json(200, {"status": "ok", "spans": store.count(), "pending": store.pending,
+                                 "unindexed": store.backlog()})
             elif path == "/api/traces":
                 self._json(200, {"traces": queries.list_traces(
                     conn, queries.Filters.from_params(params), int(params.get("limit", 50)), int(params.get("offset", 0)))})
