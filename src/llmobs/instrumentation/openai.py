@@ -24,7 +24,6 @@ True}``) or, for the Responses API, in ``response.completed``; llmobs never chan
 from __future__ import annotations
 
 import contextvars
-import importlib
 import ipaddress
 import json
 import weakref
@@ -36,8 +35,9 @@ from .. import _recorder, _runtime
 from .. import semconv as sc
 from .._model import LLMCall, Usage
 from .._safety import report
-from .._streams import StreamAccumulator, ToolCallAssembler, end_stream, wrap_stream
+from .._streams import StreamAccumulator, ToolCallAssembler, end_stream
 from . import Integration
+from ._stainless import RawResponses, capturing, optional_import
 
 INTEGRATION = "openai"
 
@@ -569,7 +569,7 @@ def _fill_chat(call: LLMCall, obj: Any) -> None:
     call.usage = _chat_usage(usage)
     call.reported_cost = reported_cost(usage)
     _openai_extras(call, obj)
-    if _capturing():
+    if capturing():
         call.output_messages = _chat_output(choices)
 
 
@@ -604,7 +604,7 @@ def _fill_response(call: LLMCall, obj: Any) -> None:
         if type(conv_id) is str:
             call.conversation_id = conv_id
     _openai_extras(call, obj)
-    if _capturing():
+    if capturing():
         call.output_messages = _responses_output(getattr(obj, "output", None))
 
 
@@ -615,11 +615,6 @@ def _fill_embeddings(call: LLMCall, obj: Any) -> None:
         tokens = _int(getattr(u, "prompt_tokens", None))
         if tokens is not None:
             call.usage = Usage(input_tokens=tokens)
-
-
-def _capturing() -> bool:
-    rt = _runtime._current or _runtime.get()
-    return rt.capture
 
 
 # --- stream accumulators --------------------------------------------------------------------------------------
@@ -777,126 +772,21 @@ class ResponsesAccumulator(StreamAccumulator):
             call.output_messages = [{"role": "assistant", "parts": [{"type": "text", "content": "".join(self.texts)}]}]
 
 
-# --- raw responses (with_raw_response / with_streaming_response) ----------------------------------------------
+# --- results: parsed, streamed or raw (see _stainless) ----------------------------------------------------
 
-_RAW_HEADER = "X-Stainless-Raw-Response"
-_raw_types: tuple[type, ...] = ()
-_async_raw_types: tuple[type, ...] = ()
+_raw = RawResponses()
 
 
-def _end_raw(proxy: Any) -> None:
-    stream = proxy._self_stream
-    if stream is not None:
-        end_stream(stream)
-    else:
-        _recorder.finish(proxy._self_call)
+def _add_to_manager(proxy: Any) -> None:
+    managed = _manager_streams.get()
+    if managed is not None:  # opened by a stream() helper manager: it ends the span on exit
+        managed.append(proxy)
 
 
-class _RawProxy(wrapt.ObjectProxy):
-    """A raw response whose body the user reads later: the span ends when they parse it (a stream: when that
-    stream ends), close it, leave its ``with`` block, or drop it."""
-
-    def __init__(self, wrapped: Any, call: LLMCall, fill: Any, accumulator: Any) -> None:
-        super().__init__(wrapped)
-        self._self_call = call
-        self._self_fill = fill
-        self._self_acc = accumulator
-        self._self_stream: Any = None
-        self._self_raw_stream: Any = None
-
-    def _self_after_parse(self, parsed: Any) -> Any:
-        call = self._self_call
-        if self._self_stream is not None:
-            return self._self_stream if parsed is self._self_raw_stream else parsed
-        if call._done:
-            return parsed
-        try:
-            if call.stream and (hasattr(parsed, "__next__") or hasattr(parsed, "__anext__")):
-                self._self_raw_stream = parsed
-                self._self_stream = wrap_stream(parsed, call, self._self_acc(_capturing()))
-                return self._self_stream
-            self._self_fill(call, parsed)
-        except Exception as exc:
-            report("openai.raw_response", exc)
-        _recorder.finish(call)
-        return parsed
-
-    def __del__(self) -> None:
-        try:
-            if self._self_stream is None and not self._self_call._done:
-                _recorder.finish(self._self_call)
-        except Exception:
-            pass
-
-
-class SyncRawProxy(_RawProxy):
-    def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_after_parse(self.__wrapped__.parse(*args, **kwargs))
-
-    def close(self) -> Any:
-        try:
-            return self.__wrapped__.close()
-        finally:
-            _end_raw(self)
-
-
-class AsyncRawProxy(_RawProxy):
-    async def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_after_parse(await self.__wrapped__.parse(*args, **kwargs))
-
-    async def close(self) -> Any:
-        try:
-            return await self.__wrapped__.close()
-        finally:
-            _end_raw(self)
-
-
-class LegacyRawProxy(_RawProxy):
-    """``with_raw_response`` of a streamed request: ``parse()`` (sync, also on async clients) gives the stream."""
-
-    def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_after_parse(self.__wrapped__.parse(*args, **kwargs))
-
-
-def _on_raw(call: LLMCall, result: Any, fill: Any, accumulator: Any) -> Any:
-    if isinstance(result, _async_raw_types):
-        call._deferred = True
-        return AsyncRawProxy(result, call, fill, accumulator)
-    if type(result).__name__ == "LegacyAPIResponse":
-        if not call.stream:  # body already read: parse now (the SDK caches it, so the user's parse() is free)
-            try:
-                fill(call, result.parse())
-            except Exception as exc:
-                report("openai.raw_response", exc)
-            return result
-        call._deferred = True
-        return LegacyRawProxy(result, call, fill, accumulator)
-    call._deferred = True
-    return SyncRawProxy(result, call, fill, accumulator)
-
-
-def _result_handler(fill: Any, accumulator: Any) -> Any:
-    def on_result(call: LLMCall, result: Any) -> Any:
-        if isinstance(result, _raw_types):
-            return _on_raw(call, result, fill, accumulator)
-        if call.stream:
-            if hasattr(result, "__next__") or hasattr(result, "__anext__"):
-                proxy = wrap_stream(result, call, accumulator(_capturing()))
-                managed = _manager_streams.get()
-                if managed is not None:  # opened by a stream() helper manager: it ends the span on exit
-                    managed.append(proxy)
-                return proxy
-            return result
-        fill(call, result)
-        return result
-
-    return on_result
-
-
-_on_chat = _result_handler(_fill_chat, ChatAccumulator)
-_on_completion = _result_handler(_fill_chat, CompletionAccumulator)
-_on_response = _result_handler(_fill_response, ResponsesAccumulator)
-_on_embeddings = _result_handler(_fill_embeddings, lambda capture: StreamAccumulator())
+_on_chat = _raw.handler(_fill_chat, ChatAccumulator, _add_to_manager)
+_on_completion = _raw.handler(_fill_chat, CompletionAccumulator, _add_to_manager)
+_on_response = _raw.handler(_fill_response, ResponsesAccumulator, _add_to_manager)
+_on_embeddings = _raw.handler(_fill_embeddings, lambda capture: StreamAccumulator(), _add_to_manager)
 
 
 # --- building the call ----------------------------------------------------------------------------------------
@@ -1030,56 +920,34 @@ def _stream_manager(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 # --- the integration ------------------------------------------------------------------------------------------
 
-def _import(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except Exception:
-        return None
-
-
 class OpenAIIntegration(Integration):
     name = "openai"
     library = "openai"
 
     def patch(self, module: Any) -> None:
-        global _raw_types, _async_raw_types
-        raw: list[type] = []
-        async_raw: list[type] = []
-        legacy = _import("openai._legacy_response")
-        if legacy is not None and hasattr(legacy, "LegacyAPIResponse"):
-            raw.append(legacy.LegacyAPIResponse)
-        response = _import("openai._response")
-        if response is not None:
-            for name in ("APIResponse", "AsyncAPIResponse"):
-                cls = getattr(response, name, None)
-                if isinstance(cls, type):
-                    raw.append(cls)
-                    if name.startswith("Async"):
-                        async_raw.append(cls)
-        _raw_types, _async_raw_types = tuple(raw), tuple(async_raw)
-
+        _raw.find("openai")
         chat_sync, chat_async = _wrappers(sc.OP_CHAT, "chat_completions", _on_chat)
         resp_sync, resp_async = _wrappers(sc.OP_CHAT, "responses", _on_response)
         text_sync, text_async = _wrappers(sc.OP_TEXT_COMPLETION, None, _on_completion)
         emb_sync, emb_async = _wrappers(sc.OP_EMBEDDINGS, None, _on_embeddings)
 
-        chat = _import("openai.resources.chat.completions.completions") or _import("openai.resources.chat.completions")
+        chat = optional_import("openai.resources.chat.completions.completions") or optional_import("openai.resources.chat.completions")
         if chat is not None:
             for cls, wrapper in (("Completions", chat_sync), ("AsyncCompletions", chat_async)):
                 self.patcher.wrap(chat, f"{cls}.create", wrapper)
                 self.patcher.wrap(chat, f"{cls}.parse", wrapper)
                 self.patcher.wrap(chat, f"{cls}.stream", _stream_manager)
-        responses = _import("openai.resources.responses.responses")
+        responses = optional_import("openai.resources.responses.responses")
         if responses is not None:
             for cls, wrapper in (("Responses", resp_sync), ("AsyncResponses", resp_async)):
                 self.patcher.wrap(responses, f"{cls}.create", wrapper)
                 self.patcher.wrap(responses, f"{cls}.parse", wrapper)
                 self.patcher.wrap(responses, f"{cls}.stream", _stream_manager)
-        completions = _import("openai.resources.completions")
+        completions = optional_import("openai.resources.completions")
         if completions is not None:
             self.patcher.wrap(completions, "Completions.create", text_sync)
             self.patcher.wrap(completions, "AsyncCompletions.create", text_async)
-        embeddings = _import("openai.resources.embeddings")
+        embeddings = optional_import("openai.resources.embeddings")
         if embeddings is not None:
             self.patcher.wrap(embeddings, "Embeddings.create", emb_sync)
             self.patcher.wrap(embeddings, "AsyncEmbeddings.create", emb_async)
