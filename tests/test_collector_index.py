@@ -121,6 +121,7 @@ def test_a_keyvalue_encoded_value_first_is_read():
 
 
 def test_memo_stays_bounded(monkeypatch):
+    monkeypatch.setattr(otlp, "_KV_MEMO", otlp._KVMemo())  # whatever earlier tests left in it
     monkeypatch.setattr(otlp, "_MEMO_MAX", 10)
     for i in range(50):
         row, _ = row_of(one_span([("user.id", f"user-{i}")]))
