@@ -23,6 +23,7 @@ def tests_matrix(session: nox.Session) -> None:
 
 # Newest release of each supported major version of a provider SDK (the integration tests run on each).
 OPENAI_VERSIONS = ["openai>=2,<3", "openai>=3,<4"]
+ANTHROPIC_VERSIONS = ["anthropic>=1,<2", "anthropic>=2,<3"]
 
 
 @nox.session
@@ -33,6 +34,15 @@ def openai_versions(session: nox.Session, openai: str) -> None:
     session.run("python", "-c", "import openai; print('openai', openai.__version__)")
     session.run("pytest", "tests/test_openai.py", "tests/test_openai_wire.py", "tests/test_openai_cassettes.py",
                 *session.posargs)
+
+
+@nox.session
+@nox.parametrize("anthropic", ANTHROPIC_VERSIONS)
+def anthropic_versions(session: nox.Session, anthropic: str) -> None:
+    """The anthropic integration's tests on the newest 1.x and 2.x."""
+    session.install("-e", ".[test]", anthropic)
+    session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
+    session.run("pytest", "tests/test_anthropic.py", *session.posargs)
 
 
 @nox.session

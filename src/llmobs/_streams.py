@@ -67,11 +67,15 @@ class ToolCallAssembler:
         return bool(self._calls)
 
     def parts(self) -> list[dict[str, Any]]:
+        by_index = self.by_index()
+        return [by_index[i] for i in sorted(by_index)]
+
+    def by_index(self) -> dict[int, dict[str, Any]]:
+        """The tool-call parts keyed by their stream index (Anthropic: the content block's position)."""
         import json
 
-        out = []
-        for index in sorted(self._calls):
-            call_id, name, fragments = self._calls[index]
+        out = {}
+        for index, (call_id, name, fragments) in self._calls.items():
             raw = "".join(fragments)
             arguments: Any
             try:
@@ -81,7 +85,7 @@ class ToolCallAssembler:
             part: dict[str, Any] = {"type": "tool_call", "name": name, "arguments": arguments}
             if call_id:
                 part["id"] = call_id
-            out.append(part)
+            out[index] = part
         return out
 
 

@@ -1,0 +1,106 @@
+"""Instructions the anthropic integration adds per call and per streamed event, counted by valgrind's callgrind.
+
+    python benchmarks/icount_anthropic.py      # needs valgrind (Debian package), a few minutes
+
+Same method as benchmarks/icount_openai.py: for each operation a fresh interpreter runs N=40 and N=120 calls
+and one call costs (instructions(120) - instructions(40)) / 80. Operations: a non-streaming
+``messages.create`` and a streamed one of 55 events (message_start, a text block of 50 deltas,
+message_delta, message_stop), through the real SDK client on a mock transport of its HTTP library,
+uninstrumented (the patched method's original) and instrumented. Spans go to an exporter that drops them;
+the metrics queue is cleared instead of recorded; the garbage collector is off during the counted calls.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from icount import ROOT, count
+
+SCRIPT = textwrap.dedent("""
+    import os, sys
+    sys.path.insert(0, os.environ["ROOT"] + "/benchmarks"); sys.path.insert(0, os.environ["ROOT"] + "/src")
+    sys.path.insert(0, os.environ["ROOT"])
+    import bench_openai as b
+    import json, llmobs, anthropic
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from llmobs import _cost, _runtime
+    from tests.support import anthropic_wire as w
+    tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(b.DropExporter()))
+    llmobs.instrument(tracer_provider=tp, meter_provider=MeterProvider(), integrations=["anthropic"])
+    _cost.wait_ready(600)
+    rt = _runtime.get(); rt.metrics.stop(); q = rt.metrics._queue
+    msg = w.message(content=[w.text_block("word " * 50)])
+    body = json.dumps(msg).encode()
+    sse = b"".join(w.sse_pieces(w.stream_events(msg, pieces=50, ping=False)))
+
+    def handler(request):
+        streamed = b'"stream":true' in request.content
+        return w.HTTP.Response(200, headers={"content-type": "text/event-stream" if streamed else "application/json"},
+                               content=sse if streamed else body)
+
+    client = anthropic.Anthropic(api_key="sk", max_retries=0,
+                                 http_client=w.HTTP.Client(transport=w.HTTP.MockTransport(handler)))
+    r = client.messages
+    orig = type(r).create.__wrapped__
+    kw = dict(model=w.MODEL, max_tokens=100, messages=[{"role": "user", "content": "Say hello"}])
+    ops = {
+        "chat_base": lambda: orig(r, **kw),
+        "chat": lambda: r.create(**kw),
+        "stream_base": lambda: [e for e in orig(r, stream=True, **kw)],
+        "stream": lambda: [e for e in r.create(stream=True, **kw)],
+    }
+    fn = ops[os.environ["FN"]]
+    for _ in range(10):
+        fn()
+    q.clear()
+    import gc
+    gc.collect()
+    gc.disable()
+    for i in range(int(os.environ["N"])):
+        fn()
+        q.clear()
+""")
+
+OPS = {
+    "chat_base": "messages.create, uninstrumented",
+    "chat": "messages.create, instrumented",
+    "stream_base": "55-event stream, uninstrumented",
+    "stream": "55-event stream, instrumented",
+}
+EVENTS = 55
+
+
+def main() -> None:
+    if shutil.which("valgrind") is None:
+        print("valgrind not found: apt-get install valgrind")
+        raise SystemExit(1)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(SCRIPT)
+        script = fh.name
+    results: dict[str, float] = {}
+    for fn, label in OPS.items():
+        results[fn] = (count(script, fn, 120) - count(script, fn, 40)) / 80
+        print(f"{label:<45} {results[fn]:>14,.0f} instructions", flush=True)
+    chat = results["chat"] - results["chat_base"]
+    stream = results["stream"] - results["stream_base"]
+    results["chat_overhead"] = chat
+    results["stream_overhead"] = stream
+    results["per_event_overhead"] = (stream - chat) / EVENTS
+    print(f"\nper call: +{chat:,.0f} ({chat / results['chat_base']:.1%} of the SDK call); "
+          f"per stream: +{stream:,.0f} ({stream / results['stream_base']:.1%}); "
+          f"per event: +{results['per_event_overhead']:,.0f}")
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "icount_anthropic.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
