@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 demo: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[openai]'
+	$(BIN)/python -m pip install --quiet -e '.[openai,anthropic]'
 	$(BIN)/llmobs demo
 
 test: $(BIN)/python

@@ -1,4 +1,4 @@
-"""The README demo runs offline: the real openai SDK against the fake LLM server, exported over OTLP to the\nreference collector, which prints the stored trace and the per-model report."""
+"""The README demo runs offline: the real openai and anthropic SDKs against the fake LLM server, exported over OTLP to the\nreference collector, which prints the stored trace and the per-model report."""
 
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ def test_demo_prints_what_the_collector_stored():
     rows = {tuple(line.split()[:2]): line for line in out.splitlines()
             if line.split()[:1] in (["openai"], ["anthropic"], ["ollama"], ["x_ai"])}
     assert set(rows) == {("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("openai", "text-embedding-3-small"),
-                         ("anthropic", "claude-sonnet-4-5"), ("ollama", "llama3.2"), ("x_ai", "grok-4-error-429")}
+                         ("anthropic", "claude-sonnet-4-6"), ("ollama", "llama3.2"), ("x_ai", "grok-4-error-429")}
     assert rows[("openai", "gpt-4o-mini")].split()[2] == "3"  # calls
     assert rows[("x_ai", "grok-4-error-429")].split()[3] == "100.0%"  # error rate
     assert rows[("ollama", "llama3.2")].rstrip().endswith("-")  # unpriced: no cost, never $0
-    assert "8 calls, total cost $" in out
+    assert rows[("anthropic", "claude-sonnet-4-6")].split()[2] == "2"  # the real anthropic SDK, twice
+    costs = [float(line.rsplit("$", 1)[1].rstrip("]")) for line in out.splitlines() if "chat claude-sonnet-4-6" in line]
+    assert len(costs) == 2 and costs[1] < costs[0] / 3  # the cached system prompt: written once, then read
+    assert "9 calls, total cost $" in out
 
 
 def test_cli_version_and_usage():

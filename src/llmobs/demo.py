@@ -1,13 +1,15 @@
 """The llmobs demo: an instrumented app, the offline fake LLM server and the reference collector, end to end.
 
-Run it with ``make demo`` (or ``llmobs demo`` once llmobs is installed with the ``openai`` extra). No network
+Run it with ``make demo`` (or ``llmobs demo`` once llmobs is installed with the ``openai`` extra; with the
+``anthropic`` extra too, the polishing step uses the real anthropic SDK). No network
 and no keys: ``llmobs.fake_llm`` answers the real openai SDK with the API's own wire formats, llmobs exports
 over real OTLP/HTTP to a collector on a free port, and the demo prints what the collector stored: the trace
 as a tree and the per-model report (``llmobs report`` reads the same data).
 
 The app is a small support bot: a classification call, a tool-calling turn, a streamed answer, an
-embedding, a provider that answers 429, and two calls recorded with ``llmobs.llm_call`` (the manual API for
-models no integration covers yet, here an Anthropic model and a local Ollama model).
+embedding, a provider that answers 429, a polishing pass by an Anthropic model (the real anthropic SDK, with
+a cached system prompt: cache reads and writes priced per part), and a call recorded with ``llmobs.llm_call``
+(the manual API for models no integration covers, here a local Ollama model).
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ def get_order_status(order_id: str) -> str:
     return f"order {order_id}: shipped, arrives Friday"
 
 
-def build_app(openai_client: Any, xai_client: Any) -> Any:
+STYLE_GUIDE = "House style: short sentences, no jargon, always name the next step. " * 120
+
+
+def build_app(openai_client: Any, xai_client: Any, anthropic_client: Any = None) -> Any:
     @llmobs.task
     def classify(question: str) -> str:
         reply = openai_client.chat.completions.create(
@@ -85,13 +90,15 @@ def build_app(openai_client: Any, xai_client: Any) -> Any:
 
     @llmobs.task
     def polish(text: str) -> str:
-        # A model no integration covers yet, recorded by hand with exactly what an integration records.
-        with llmobs.llm_call(provider="anthropic", model="claude-sonnet-4-5", max_tokens=256,
-                             server_address="api.anthropic.com", server_port=443) as call:
-            time.sleep(0.04)
-            call.set_response(id="msg_demo", model="claude-sonnet-4-5-20250929", finish_reasons=["stop"])
-            call.record_usage(input_tokens=2300, output_tokens=60, cache_read_input_tokens=2000,
-                              cache_write_input_tokens=200)
+        if anthropic_client is not None:  # the long style guide is cached: read from the cache the 2nd time
+            for _ in range(2):
+                with anthropic_client.messages.stream(
+                    model="claude-sonnet-4-6", max_tokens=256,
+                    system=[{"type": "text", "text": STYLE_GUIDE, "cache_control": {"type": "ephemeral"}}],
+                    messages=[{"role": "user", "content": f"Polish: {text}"}],
+                ) as stream:
+                    stream.get_final_text()
+        # A model no integration covers, recorded by hand with exactly what an integration records.
         with llmobs.llm_call(provider="ollama", model="llama3.2", server_address="localhost",
                              server_port=11434) as call:  # no price known: "unpriced", never $0
             time.sleep(0.02)
@@ -131,15 +138,22 @@ def main() -> None:
         PROVIDER_HOSTS[f"localhost:{fake.port}"] = "x_ai"
         openai_client = openai.OpenAI(base_url=f"http://127.0.0.1:{fake.port}/v1", api_key="demo", max_retries=0)
         xai_client = openai.OpenAI(base_url=f"http://localhost:{fake.port}/v1", api_key="demo", max_retries=0)
+        try:
+            import anthropic
+
+            anthropic_client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{fake.port}", api_key="demo",
+                                                   max_retries=0)
+        except ImportError:  # installed without the anthropic extra: that step is skipped
+            anthropic_client = None
         llmobs.instrument(service_name="llmobs-demo", endpoint=collector.http_endpoint)
-        handle = build_app(openai_client, xai_client)
+        handle = build_app(openai_client, xai_client, anthropic_client)
         with llmobs.context(user_id="user-42", session_id="session-7", tags=["demo"]):
             reply = handle("Where is my order A-1042?")
         print(f"app replied: {reply!r}\n")
         llmobs.flush(timeout=10)
         conn = collector.store.reader()
         deadline = time.monotonic() + 10
-        while collector.store.count() < 16 and time.monotonic() < deadline:
+        while collector.store.count() < 16 + (anthropic_client is not None) and time.monotonic() < deadline:
             time.sleep(0.05)
         traces = queries.list_traces(conn, queries.Filters(service="llmobs-demo"), limit=1)
         print("The trace, as stored by the collector (llmobs trace <id>):")
