@@ -24,6 +24,7 @@ def tests_matrix(session: nox.Session) -> None:
 # Newest release of each supported major version of a provider SDK (the integration tests run on each).
 OPENAI_VERSIONS = ["openai>=2,<3", "openai>=3,<4"]
 ANTHROPIC_VERSIONS = ["anthropic>=1,<2", "anthropic>=2,<3"]
+GOOGLE_GENAI_VERSIONS = ["google-genai>=1,<2", "google-genai>=2,<3", "google-genai>=3,<4"]
 
 
 @nox.session
@@ -43,6 +44,15 @@ def anthropic_versions(session: nox.Session, anthropic: str) -> None:
     session.install("-e", ".[test]", anthropic)
     session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
     session.run("pytest", "tests/test_anthropic.py", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("google_genai", GOOGLE_GENAI_VERSIONS)
+def google_genai_versions(session: nox.Session, google_genai: str) -> None:
+    """The google_genai integration's tests on the newest 1.x, 2.x (built on httpx) and 3.x (built on httpx2)."""
+    session.install("-e", ".[test]", google_genai)
+    session.run("python", "-c", "import google.genai as g; print('google-genai', g.__version__)")
+    session.run("pytest", "tests/test_google_genai.py", *session.posargs)
 
 
 @nox.session

@@ -136,3 +136,4 @@ def _load_entry_points() -> None:
 # The built-in integrations, registered lazily (nothing here imports a provider library).
 register("llmobs.instrumentation.openai:OpenAIIntegration", name="openai", library="openai")
 register("llmobs.instrumentation.anthropic:AnthropicIntegration", name="anthropic", library="anthropic")
+register("llmobs.instrumentation.google_genai:GoogleGenAIIntegration", name="google_genai", library="google.genai")
