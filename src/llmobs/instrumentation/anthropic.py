@@ -38,6 +38,7 @@ from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, wrap_stream
 from . import Integration
 from ._stainless import RawResponses, capturing, optional_import
+from ._wrappers import method_wrappers
 
 INTEGRATION = "anthropic"
 
@@ -333,12 +334,13 @@ class MessageAccumulator(StreamAccumulator):
 
 # --- building the call ----------------------------------------------------------------------------------------
 
-def _call(resource: Any, kwargs: dict[str, Any], stream: bool) -> LLMCall:
+def _call(resource: Any, kwargs: dict[str, Any], stream: bool | None = None) -> LLMCall:
     provider, address, port = client_info(resource)
     model = kwargs.get("model")
     call = LLMCall(
         sc.OP_CHAT, provider, model if type(model) is str else None, server_address=address, server_port=port,
-        stream=stream, params=_params(kwargs), integration=INTEGRATION,
+        stream=kwargs.get("stream") is True if stream is None else stream, params=_params(kwargs),
+        integration=INTEGRATION,
     )
     rt = _runtime._current or _runtime.get()
     if rt.capture:
@@ -357,34 +359,6 @@ def _call(resource: Any, kwargs: dict[str, Any], stream: bool) -> LLMCall:
 
 _raw = RawResponses()
 _on_message = _raw.handler(_fill_message, MessageAccumulator)
-
-
-def _wrappers() -> tuple[Any, Any]:
-    in_flight = _recorder._in_flight
-    invoke = _recorder.invoke
-    ainvoke = _recorder.ainvoke
-
-    def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if in_flight.get() is not None:
-            return wrapped(*args, **kwargs)
-        try:
-            call = _call(instance, kwargs, kwargs.get("stream") is True)
-        except Exception as exc:
-            report("anthropic.call", exc)
-            return wrapped(*args, **kwargs)
-        return invoke(call, wrapped, args, kwargs, _on_message)
-
-    async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if in_flight.get() is not None:
-            return await wrapped(*args, **kwargs)
-        try:
-            call = _call(instance, kwargs, kwargs.get("stream") is True)
-        except Exception as exc:
-            report("anthropic.call", exc)
-            return await wrapped(*args, **kwargs)
-        return await ainvoke(call, wrapped, args, kwargs, _on_message)
-
-    return sync_wrapper, async_wrapper
 
 
 # --- stream() managers ------------------------------------------------------------------------------------------
@@ -465,7 +439,7 @@ class AnthropicIntegration(Integration):
 
     def patch(self, module: Any) -> None:
         _raw.find("anthropic")
-        sync_wrapper, async_wrapper = _wrappers()
+        sync_wrapper, async_wrapper = method_wrappers(INTEGRATION, _call, _on_message)
         for path in ("anthropic.resources.messages.messages", "anthropic.resources.messages",
                      "anthropic.resources.beta.messages.messages", "anthropic.resources.beta.messages"):
             resource = optional_import(path)

@@ -31,6 +31,7 @@ totals: the last one wins. A field the API did not send stays absent.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -48,6 +49,7 @@ from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, wrap_stream
 from . import Integration
+from ._wrappers import method_wrappers
 
 INTEGRATION = "google_genai"
 PROVIDER_GEMINI = "gcp.gemini"
@@ -779,31 +781,7 @@ def _capture_request(call: LLMCall, contents: Any, config: Any) -> None:
 
 
 def _wrappers(operation: str, stream: bool, on_result: Any) -> tuple[Any, Any]:
-    in_flight = _recorder._in_flight
-    invoke = _recorder.invoke
-    ainvoke = _recorder.ainvoke
-
-    def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if in_flight.get() is not None:
-            return wrapped(*args, **kwargs)
-        try:
-            call = _call(instance, kwargs, operation, stream)
-        except Exception as exc:
-            report("google_genai.call", exc)
-            return wrapped(*args, **kwargs)
-        return invoke(call, wrapped, args, kwargs, on_result)
-
-    async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if in_flight.get() is not None:
-            return await wrapped(*args, **kwargs)
-        try:
-            call = _call(instance, kwargs, operation, stream)
-        except Exception as exc:
-            report("google_genai.call", exc)
-            return await wrapped(*args, **kwargs)
-        return await ainvoke(call, wrapped, args, kwargs, on_result)
-
-    return sync_wrapper, async_wrapper
+    return method_wrappers(INTEGRATION, functools.partial(_call, operation=operation, stream=stream), on_result)
 
 
 # --- the integration ------------------------------------------------------------------------------------------

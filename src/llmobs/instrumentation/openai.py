@@ -24,6 +24,7 @@ True}``) or, for the Responses API, in ``response.completed``; llmobs never chan
 from __future__ import annotations
 
 import contextvars
+import functools
 import ipaddress
 import json
 import weakref
@@ -31,13 +32,14 @@ from typing import Any
 
 import wrapt
 
-from .. import _recorder, _runtime
+from .. import _runtime
 from .. import semconv as sc
 from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, end_stream
 from . import Integration
 from ._stainless import RawResponses, capturing, optional_import
+from ._wrappers import method_wrappers
 
 INTEGRATION = "openai"
 
@@ -831,31 +833,7 @@ def _capture_request(call: LLMCall, kwargs: dict[str, Any], operation: str, api_
 
 
 def _wrappers(operation: str, api_type: str | None, on_result: Any) -> tuple[Any, Any]:
-    in_flight = _recorder._in_flight
-    invoke = _recorder.invoke
-    ainvoke = _recorder.ainvoke
-
-    def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if in_flight.get() is not None:
-            return wrapped(*args, **kwargs)
-        try:
-            call = _call(instance, kwargs, operation, api_type)
-        except Exception as exc:
-            report("openai.call", exc)
-            return wrapped(*args, **kwargs)
-        return invoke(call, wrapped, args, kwargs, on_result)
-
-    async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        if in_flight.get() is not None:
-            return await wrapped(*args, **kwargs)
-        try:
-            call = _call(instance, kwargs, operation, api_type)
-        except Exception as exc:
-            report("openai.call", exc)
-            return await wrapped(*args, **kwargs)
-        return await ainvoke(call, wrapped, args, kwargs, on_result)
-
-    return sync_wrapper, async_wrapper
+    return method_wrappers(INTEGRATION, functools.partial(_call, operation=operation, api_type=api_type), on_result)
 
 
 # --- stream() helper managers ---------------------------------------------------------------------------------
