@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,26 +75,39 @@ def count(script: str, fn: str, n: int) -> int:
     raise RuntimeError(out.stderr[-2000:])
 
 
-def main() -> None:
+def measure(script_text: str, ops: dict[str, str], low: int, high: int,
+            env: Callable[[str], dict[str, str]] | None = None) -> dict[str, float]:
+    """Instructions per call of each operation in ``ops`` (FN name -> label): (count(high) - count(low)) /
+    (high - low), each count a fresh interpreter running ``script_text``. Printed as they come."""
     if shutil.which("valgrind") is None:
         print("valgrind not found: apt-get install valgrind")
         raise SystemExit(1)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-        fh.write(SCRIPT)
+        fh.write(script_text)
         script = fh.name
-    results = {}
-    for fn, label in OPS.items():
-        per_call = (count(script, fn, 1500) - count(script, fn, 500)) / 1000
-        results[fn] = per_call
-        print(f"{label:<60} {per_call:>12,.0f} instructions")
+    results: dict[str, float] = {}
+    for fn, label in ops.items():
+        if env is not None:
+            os.environ.update(env(fn))
+        results[fn] = (count(script, fn, high) - count(script, fn, low)) / (high - low)
+        print(f"{label:<55} {results[fn]:>14,.0f} instructions", flush=True)
+    return results
+
+
+def save(name: str, results: dict[str, float]) -> None:
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2))
+
+
+def main() -> None:
+    results = measure(SCRIPT, OPS, 500, 1500)
     ref = results["bare"]
     print(f"\nllm_call / bare span: {results['manual_call'] / ref:.2f}x; "
           f"invoke / bare span: {results['integration_call'] / ref:.2f}x; "
           f"proxy per chunk: {(results['proxied_stream_without_span'] - results['raw_stream']) / 50:,.0f}"
           " instructions")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "icount.json").write_text(json.dumps(results, indent=2))
+    save("icount", results)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,12 @@ the metrics queue is cleared instead of recorded; the garbage collector is off d
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icount import ROOT, count
+from icount import measure, save
 
 SCRIPT = textwrap.dedent("""
     import os, sys
@@ -79,16 +76,7 @@ EVENTS = 55
 
 
 def main() -> None:
-    if shutil.which("valgrind") is None:
-        print("valgrind not found: apt-get install valgrind")
-        raise SystemExit(1)
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-        fh.write(SCRIPT)
-        script = fh.name
-    results: dict[str, float] = {}
-    for fn, label in OPS.items():
-        results[fn] = (count(script, fn, 120) - count(script, fn, 40)) / 80
-        print(f"{label:<45} {results[fn]:>14,.0f} instructions", flush=True)
+    results = measure(SCRIPT, OPS, 40, 120)
     chat = results["chat"] - results["chat_base"]
     stream = results["stream"] - results["stream_base"]
     results["chat_overhead"] = chat
@@ -97,9 +85,7 @@ def main() -> None:
     print(f"\nper call: +{chat:,.0f} ({chat / results['chat_base']:.1%} of the SDK call); "
           f"per stream: +{stream:,.0f} ({stream / results['stream_base']:.1%}); "
           f"per event: +{results['per_event_overhead']:,.0f}")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "icount_anthropic.json").write_text(json.dumps(results, indent=2))
+    save("icount_anthropic", results)
 
 
 if __name__ == "__main__":

@@ -22,15 +22,12 @@ over the chunks. Writes benchmarks/results/icount_google_genai.json.
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icount import ROOT, count
+from icount import measure, save
 
 CHUNKS = 50
 SHORT = 10
@@ -112,19 +109,8 @@ OPS = {
 
 
 def main() -> None:
-    if shutil.which("valgrind") is None:
-        print("valgrind not found: apt-get install valgrind")
-        raise SystemExit(1)
-    import os
-
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-        fh.write(SCRIPT)
-        script = fh.name
-    results: dict[str, float] = {}
-    for fn, label in OPS.items():
-        os.environ["CHUNKS"] = str(SHORT if fn.startswith("short") else CHUNKS)
-        results[fn] = (count(script, fn, 120) - count(script, fn, 40)) / 80
-        print(f"{label:<50} {results[fn]:>14,.0f} instructions")
+    results = measure(SCRIPT, OPS, 40, 120,
+                      env=lambda fn: {"CHUNKS": str(SHORT if fn.startswith("short") else CHUNKS)})
     call = results["call"] - results["call_base"]
     stream = results["stream"] - results["stream_base"]
     short = results["short"] - results["short_base"]
@@ -137,9 +123,7 @@ def main() -> None:
           f"per {CHUNKS}-chunk stream: +{stream:,.0f} ({stream / results['stream_base']:.1%}); "
           f"per chunk: +{results['per_chunk_overhead']:,.0f} "
           f"(+{results['per_chunk_overhead_incl_stream_setup']:,.0f} with the stream set-up spread over the chunks)")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "icount_google_genai.json").write_text(json.dumps(results, indent=2))
+    save("icount_google_genai", results)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,12 @@ collector off during the counted calls (where it runs varies from run to run and
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icount import ROOT, count
+from icount import measure, save
 
 SCRIPT = textwrap.dedent("""
     import os, sys
@@ -68,16 +65,7 @@ OPS = {
 
 
 def main() -> None:
-    if shutil.which("valgrind") is None:
-        print("valgrind not found: apt-get install valgrind")
-        raise SystemExit(1)
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-        fh.write(SCRIPT)
-        script = fh.name
-    results: dict[str, float] = {}
-    for fn, label in OPS.items():
-        results[fn] = (count(script, fn, 120) - count(script, fn, 40)) / 80
-        print(f"{label:<45} {results[fn]:>14,.0f} instructions")
+    results = measure(SCRIPT, OPS, 40, 120)
     chat = results["chat"] - results["chat_base"]
     stream = results["stream"] - results["stream_base"]
     results["chat_overhead"] = chat
@@ -86,9 +74,7 @@ def main() -> None:
     print(f"\nper call: +{chat:,.0f} ({chat / results['chat_base']:.1%} of the SDK call); "
           f"per stream: +{stream:,.0f} ({stream / results['stream_base']:.1%}); "
           f"per chunk: +{results['per_chunk_overhead']:,.0f}")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "icount_openai.json").write_text(json.dumps(results, indent=2))
+    save("icount_openai", results)
 
 
 if __name__ == "__main__":
