@@ -47,3 +47,32 @@ def method_wrappers(name: str, build: Build, on_result: _recorder.OnResult) -> t
         return await ainvoke(call, wrapped, args, kwargs, on_result)
 
     return sync_wrapper, async_wrapper
+
+
+ClientInfo = tuple[str, str | None, int | None]  # (gen_ai.provider.name, server.address, server.port)
+
+
+class ClientInfoCache:
+    """What a client says about its provider and server, worked out once per client and base URL: the lookup
+    runs on every call, the detection only when a client is new or its base URL object changed. Clients are
+    held weakly, so a dropped client leaves nothing behind."""
+
+    def __init__(self, detect: Callable[[Any, Any], ClientInfo]) -> None:
+        import weakref
+
+        self._detect = detect
+        self._cache: weakref.WeakKeyDictionary[Any, tuple[Any, ClientInfo]] = weakref.WeakKeyDictionary()
+
+    def get(self, client: Any, url: Any) -> ClientInfo:
+        try:
+            cached = self._cache.get(client)
+        except TypeError:  # not weak-referenceable
+            return self._detect(client, url)
+        if cached is not None and cached[0] is url:
+            return cached[1]
+        info = self._detect(client, url)
+        try:
+            self._cache[client] = (url, info)
+        except TypeError:
+            pass
+        return info

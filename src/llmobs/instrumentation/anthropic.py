@@ -38,7 +38,7 @@ from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, wrap_stream
 from . import Integration
 from ._stainless import RawResponses, capturing, optional_import
-from ._wrappers import method_wrappers
+from ._wrappers import ClientInfoCache, method_wrappers
 
 INTEGRATION = "anthropic"
 
@@ -47,17 +47,9 @@ _PROVIDER_BY_CLASS = {
     "AnthropicBedrock": "aws.bedrock", "AsyncAnthropicBedrock": "aws.bedrock",
     "AnthropicVertex": "gcp.vertex_ai", "AsyncAnthropicVertex": "gcp.vertex_ai",
 }
-_client_cache: dict[int, tuple[Any, tuple[str, str | None, int | None]]] = {}
 
 
-def client_info(resource: Any) -> tuple[str, str | None, int | None]:
-    """(provider, server address, server port) of the client behind a resource, cached per client and URL."""
-    client = getattr(resource, "_client", None)
-    url = getattr(client, "_base_url", None)
-    key = id(client)
-    cached = _client_cache.get(key)
-    if cached is not None and cached[0] is url:
-        return cached[1]
+def _detect(client: Any, url: Any) -> tuple[str, str | None, int | None]:
     provider = getattr(client, "_gen_ai_provider_name", None)
     if not isinstance(provider, str) or not provider:
         provider = _PROVIDER_BY_CLASS.get(type(client).__name__, "anthropic")
@@ -65,11 +57,16 @@ def client_info(resource: Any) -> tuple[str, str | None, int | None]:
     port = getattr(url, "port", None)
     if port is None and host:
         port = 443 if getattr(url, "scheme", "https") == "https" else 80
-    info = (provider, host, port)
-    if len(_client_cache) > 256:
-        _client_cache.clear()
-    _client_cache[key] = (url, info)
-    return info
+    return provider, host, port
+
+
+_clients = ClientInfoCache(_detect)
+
+
+def client_info(resource: Any) -> tuple[str, str | None, int | None]:
+    """(provider, server address, server port) of the client behind a resource, cached per client and URL."""
+    client = getattr(resource, "_client", None)
+    return _clients.get(client, getattr(client, "_base_url", None))
 
 
 # --- request parameters -------------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ import importlib
 import inspect
 import json
 import re
-import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,7 +48,7 @@ from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, wrap_stream
 from . import Integration
-from ._wrappers import method_wrappers
+from ._wrappers import ClientInfoCache, method_wrappers
 
 INTEGRATION = "google_genai"
 PROVIDER_GEMINI = "gcp.gemini"
@@ -57,10 +56,6 @@ PROVIDER_VERTEX = "gcp.vertex_ai"
 
 # --- provider and server --------------------------------------------------------------------------------------
 
-# api client -> (base URL it was computed for, (provider, server.address, server.port))
-_client_cache: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, str | None, int | None]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def _host_port(url: Any) -> tuple[str | None, int | None]:
@@ -83,24 +78,15 @@ def _detect(api: Any, base_url: Any) -> tuple[str, str | None, int | None]:
     return provider, host, port
 
 
+_clients = ClientInfoCache(_detect)
+
+
 def client_info(resource: Any) -> tuple[str, str | None, int | None]:
     """(provider, server.address, server.port) of the client behind a ``Models`` resource, cached per base URL."""
     api = getattr(resource, "_api_client", None)
     if api is None:
         return PROVIDER_GEMINI, None, None
-    base_url = getattr(getattr(api, "_http_options", None), "base_url", None)
-    try:
-        cached = _client_cache.get(api)
-    except TypeError:  # not weak-referenceable
-        return _detect(api, base_url)
-    if cached is not None and cached[0] is base_url:
-        return cached[1]
-    info = _detect(api, base_url)
-    try:
-        _client_cache[api] = (base_url, info)
-    except TypeError:
-        pass
-    return info
+    return _clients.get(api, getattr(getattr(api, "_http_options", None), "base_url", None))
 
 
 # --- request parameters -------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ import contextvars
 import functools
 import ipaddress
 import json
-import weakref
 from typing import Any
 
 import wrapt
@@ -39,7 +38,7 @@ from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, end_stream
 from . import Integration
 from ._stainless import RawResponses, capturing, optional_import
-from ._wrappers import method_wrappers
+from ._wrappers import ClientInfoCache, method_wrappers
 
 INTEGRATION = "openai"
 
@@ -81,9 +80,6 @@ _AZURE_CLASSES = frozenset({"AzureOpenAI", "AsyncAzureOpenAI"})
 # Providers that get the ``openai.*`` attributes (the provider name discriminates provider attributes).
 _OPENAI_FAMILY = frozenset({"openai", "azure.ai.openai"})
 
-_client_cache: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, str | None, int | None]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def _is_local(host: str) -> bool:
@@ -125,24 +121,15 @@ def _detect(client: Any, url: Any) -> tuple[str, str | None, int | None]:
     return provider, host, port
 
 
+_clients = ClientInfoCache(_detect)
+
+
 def client_info(resource: Any) -> tuple[str, str | None, int | None]:
     """(provider, server.address, server.port) of the client behind an SDK resource, cached per base URL."""
     client = getattr(resource, "_client", None)
     if client is None:
         return "openai", None, None
-    url = getattr(client, "_base_url", None)
-    try:
-        cached = _client_cache.get(client)
-    except TypeError:  # not weak-referenceable
-        return _detect(client, url)
-    if cached is not None and cached[0] is url:
-        return cached[1]
-    info = _detect(client, url)
-    try:
-        _client_cache[client] = (url, info)
-    except TypeError:
-        pass
-    return info
+    return _clients.get(client, getattr(client, "_base_url", None))
 
 
 # --- request parameters -------------------------------------------------------------------------------------
