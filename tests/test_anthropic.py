@@ -21,6 +21,7 @@ import llmobs
 from llmobs import semconv as sc
 from llmobs.instrumentation import anthropic as ai
 from tests.support import anthropic_wire as w
+from tests.support.integration import capture_fixtures, one_call, run
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 MODEL = w.MODEL
@@ -31,28 +32,7 @@ def server():
     return w.MockAnthropic()
 
 
-@pytest.fixture
-def cap(llmobs_capture):
-    llmobs.instrument(integrations=["anthropic"])
-    yield llmobs_capture
-    llmobs.uninstrument()
-
-
-@pytest.fixture
-def cap_content(llmobs_capture):
-    llmobs.instrument(integrations=["anthropic"], capture_content="SPAN_ONLY")
-    yield llmobs_capture
-    llmobs.uninstrument()
-
-
-def one_call(cap):
-    calls = cap.llm_calls()
-    assert len(calls) == 1, [c.span.name for c in calls]
-    return calls[0]
-
-
-def run(coro):
-    return asyncio.run(coro)
+cap, cap_content = capture_fixtures("anthropic")
 
 
 def create(client, **kwargs):

@@ -27,6 +27,7 @@ import llmobs
 from llmobs import semconv as sc
 from llmobs.instrumentation import google_genai as gi
 from tests.support import genai_wire as w
+from tests.support.integration import capture_fixtures, one_call, run
 from tests.support.subproc import run_py
 
 MODEL = "gemini-2.5-flash"
@@ -39,28 +40,7 @@ def server():
     return w.MockGemini()
 
 
-@pytest.fixture
-def cap(llmobs_capture):
-    llmobs.instrument(integrations=["google_genai"])
-    yield llmobs_capture
-    llmobs.uninstrument()
-
-
-@pytest.fixture
-def cap_content(llmobs_capture):
-    llmobs.instrument(integrations=["google_genai"], capture_content="SPAN_ONLY")
-    yield llmobs_capture
-    llmobs.uninstrument()
-
-
-def one_call(cap):
-    calls = cap.llm_calls()
-    assert len(calls) == 1, [c.span.name for c in calls]
-    return calls[0]
-
-
-def run(coro):
-    return asyncio.run(coro)
+cap, cap_content = capture_fixtures("google_genai")
 
 
 def content_of(call, key=sc.GEN_AI_OUTPUT_MESSAGES):

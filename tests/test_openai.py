@@ -21,6 +21,7 @@ import llmobs
 from llmobs import semconv as sc
 from llmobs.instrumentation import openai as oi
 from tests.support import openai_wire as w
+from tests.support.integration import capture_fixtures, one_call, run
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 
@@ -30,28 +31,7 @@ def server():
     return w.MockOpenAI()
 
 
-@pytest.fixture
-def cap(llmobs_capture):
-    llmobs.instrument(integrations=["openai"])
-    yield llmobs_capture
-    llmobs.uninstrument()
-
-
-@pytest.fixture
-def cap_content(llmobs_capture):
-    llmobs.instrument(integrations=["openai"], capture_content="SPAN_ONLY")
-    yield llmobs_capture
-    llmobs.uninstrument()
-
-
-def one_call(cap):
-    calls = cap.llm_calls()
-    assert len(calls) == 1, [c.span.name for c in calls]
-    return calls[0]
-
-
-def run(coro):
-    return asyncio.run(coro)
+cap, cap_content = capture_fixtures("openai")
 
 
 # --- chat completions -------------------------------------------------------------------------------------
