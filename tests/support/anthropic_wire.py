@@ -13,17 +13,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import anthropic
 import anthropic._base_client as _sdk_base_client
+
+from tests.support.paced_body import paced_body
 
 HTTP: Any = getattr(_sdk_base_client, "httpx2", None) or _sdk_base_client.httpx
 BASE_URL = "https://api.anthropic.com"
@@ -144,34 +144,6 @@ def error_body(status: int, message: str | None = None) -> dict[str, Any]:
 
 # --- the fake server ----------------------------------------------------------------------------------------
 
-class _Body(HTTP.SyncByteStream, HTTP.AsyncByteStream):  # type: ignore[misc]
-    """A body both the sync and the async client can read (see tests/support/openai_wire.py), with an
-    optional pause between pieces and a connection drop after ``fail_after`` pieces."""
-
-    def __init__(self, pieces: Sequence[bytes], delay: float, fail_after: int | None, request: Any) -> None:
-        self._pieces, self._delay, self._fail_after, self._request = list(pieces), delay, fail_after, request
-
-    def _drop(self) -> BaseException:
-        return HTTP.RemoteProtocolError("peer closed connection without sending complete message body",
-                                        request=self._request)
-
-    def __iter__(self) -> Iterator[bytes]:
-        for i, piece in enumerate(self._pieces):
-            if self._fail_after is not None and i >= self._fail_after:
-                raise self._drop()
-            if i and self._delay:
-                time.sleep(self._delay)
-            yield piece
-
-    async def __aiter__(self) -> Any:
-        for i, piece in enumerate(self._pieces):
-            if self._fail_after is not None and i >= self._fail_after:
-                raise self._drop()
-            if i and self._delay:
-                await asyncio.sleep(self._delay)
-            yield piece
-
-
 @dataclass
 class Recorded:
     method: str
@@ -193,7 +165,7 @@ class MockAnthropic:
                   delay: float = 0.0, fail_after: int | None = None) -> Any:
         headers = {"content-type": content_type, "request-id": _id("req"),
                    "anthropic-organization-id": "00000000-0000-0000-0000-000000000000"}
-        return HTTP.Response(status, headers=headers, stream=_Body(pieces, delay, fail_after, request))
+        return HTTP.Response(status, headers=headers, stream=paced_body(HTTP)(pieces, delay=delay, fail_after=fail_after, request=request))
 
     def add_json(self, body: Any, status: int = 200) -> MockAnthropic:
         data = json.dumps(body).encode()

@@ -36,7 +36,6 @@ same from run to run.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import importlib
 import json
@@ -44,9 +43,8 @@ import random
 import re
 import string
 import threading
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -54,6 +52,8 @@ from urllib.parse import unquote
 import google.genai._api_client as _sdk_api_client
 from google import genai
 from google.genai import types
+
+from tests.support.paced_body import paced_body
 
 
 def _sdk_http_library() -> Any:
@@ -395,58 +395,6 @@ def sse_pieces(chunks: Sequence[Mapping[str, Any]]) -> list[bytes]:
 # ---------------------------------------------------------------------------------------------------------
 
 
-class _Body(HTTP.SyncByteStream, HTTP.AsyncByteStream):  # type: ignore[misc,name-defined]
-    """A response body usable by the sync and the async client alike (``MockTransport`` hands the same response
-    to either). Pieces arrive after ``initial_delay`` then every ``delay`` seconds (``time.sleep`` when read
-    synchronously, ``asyncio.sleep`` when asynchronously); ``fail_after=k`` drops the connection after ``k``
-    pieces with ``exc`` (default: the HTTP library's ``RemoteProtocolError``)."""
-
-    def __init__(self, pieces: Sequence[bytes], *, delay: float, initial_delay: float, fail_after: int | None,
-                 exc: Any, request: Any) -> None:
-        self._pieces = list(pieces)
-        self._delay = delay
-        self._initial_delay = initial_delay
-        self._fail_after = fail_after
-        self._exc = exc
-        self._request = request
-
-    def _steps(self) -> Iterator[tuple[float, bytes | None]]:
-        for i, piece in enumerate(self._pieces):
-            if self._fail_after is not None and i >= self._fail_after:
-                yield 0.0, None
-                return
-            yield (self._initial_delay if i == 0 else self._delay), piece
-        if self._fail_after is not None and self._fail_after >= len(self._pieces):
-            yield 0.0, None
-
-    def _failure(self) -> BaseException:
-        exc = self._exc
-        if isinstance(exc, BaseException):
-            return exc
-        if exc is None:
-            exc = HTTP.RemoteProtocolError
-        message = "peer closed connection without sending complete message body (incomplete chunked read)"
-        if isinstance(exc, type) and issubclass(exc, HTTP.RequestError):
-            return exc(message, request=self._request)
-        return exc(message)
-
-    def __iter__(self) -> Iterator[bytes]:
-        for pause, piece in self._steps():
-            if piece is None:
-                raise self._failure()
-            if pause:
-                time.sleep(pause)
-            yield piece
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for pause, piece in self._steps():
-            if piece is None:
-                raise self._failure()
-            if pause:
-                await asyncio.sleep(pause)
-            yield piece
-
-
 @dataclass
 class RecordedRequest:
     method: str
@@ -526,7 +474,7 @@ class MockGemini:
                  fail_after: int | None = None, exc: Any = None) -> Any:
         all_headers = _default_headers(content_type)
         all_headers.update(headers or {})
-        body = _Body(pieces, delay=delay, initial_delay=initial_delay, fail_after=fail_after, exc=exc,
+        body = paced_body(HTTP)(pieces, delay=delay, initial_delay=initial_delay, fail_after=fail_after, exc=exc,
                      request=request)
         return HTTP.Response(status, headers=all_headers, stream=body)
 

@@ -33,7 +33,6 @@ unique within a run and are the same from run to run for the same sequence of ca
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import json
@@ -42,9 +41,8 @@ import re
 import string
 import struct
 import threading
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +50,7 @@ import openai
 import openai._base_client as _sdk_base_client
 
 from llmobs.fake_llm import SNAPSHOTS
+from tests.support.paced_body import paced_body
 
 HTTP: Any = getattr(_sdk_base_client, "httpx2", None) or _sdk_base_client.httpx
 """The HTTP library module the installed openai SDK uses (``httpx2`` or ``httpx``)."""
@@ -1087,71 +1086,6 @@ def sse_responses(events: Iterable[Mapping[str, Any]]) -> bytes:
 # ---------------------------------------------------------------------------------------------------------
 
 
-class _PacedBody(HTTP.SyncByteStream, HTTP.AsyncByteStream):  # type: ignore[misc]
-    """A response body that is both a sync and an async byte stream.
-
-    ``MockTransport`` hands the handler's ``Response`` to either client as is, and the sync client insists
-    on a ``SyncByteStream`` while the async one needs an ``AsyncByteStream`` (an ``Iterable[bytes]``
-    content only works for sync clients, an ``AsyncIterable`` only for async ones). The handler cannot tell
-    which client called it, so the body implements both: ``time.sleep`` between pieces when iterated
-    synchronously, ``asyncio.sleep`` when asynchronously.
-    """
-
-    def __init__(
-        self,
-        pieces: Sequence[bytes],
-        *,
-        delay: float,
-        initial_delay: float,
-        fail_after: int | None,
-        exc: Any,
-        request: Any,
-    ) -> None:
-        self._pieces = list(pieces)
-        self._delay = delay
-        self._initial_delay = initial_delay
-        self._fail_after = fail_after
-        self._exc = exc
-        self._request = request
-
-    def _failure(self) -> BaseException:
-        exc = self._exc
-        if isinstance(exc, BaseException):
-            return exc
-        message = "peer closed connection without sending complete message body (incomplete chunked read)"
-        if exc is None:
-            exc = HTTP.RemoteProtocolError
-        if isinstance(exc, type) and issubclass(exc, HTTP.RequestError):
-            return exc(message, request=self._request)
-        return exc(message)
-
-    def _plan(self) -> Iterator[tuple[float, bytes | None]]:
-        """(pause, piece) steps; piece None = raise the failure."""
-        for i, piece in enumerate(self._pieces):
-            if self._fail_after is not None and i >= self._fail_after:
-                yield 0.0, None
-                return
-            yield (self._initial_delay if i == 0 else self._delay), piece
-        if self._fail_after is not None and self._fail_after >= len(self._pieces):
-            yield 0.0, None
-
-    def __iter__(self) -> Iterator[bytes]:
-        for pause, piece in self._plan():
-            if piece is None:
-                raise self._failure()
-            if pause:
-                time.sleep(pause)
-            yield piece
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for pause, piece in self._plan():
-            if piece is None:
-                raise self._failure()
-            if pause:
-                await asyncio.sleep(pause)
-            yield piece
-
-
 @dataclass
 class RecordedRequest:
     """A request the fake server received."""
@@ -1301,7 +1235,7 @@ class MockOpenAI:
     ) -> Any:
         all_headers = _default_headers(content_type)
         all_headers.update(headers or {})
-        body = _PacedBody(
+        body = paced_body(HTTP)(
             pieces, delay=delay, initial_delay=initial_delay, fail_after=fail_after, exc=exc, request=request
         )
         return HTTP.Response(status, headers=all_headers, stream=body)
