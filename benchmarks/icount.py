@@ -75,6 +75,43 @@ def count(script: str, fn: str, n: int) -> int:
     raise RuntimeError(out.stderr[-2000:])
 
 
+# The shared frame of the integration scripts (icount_openai / _anthropic / _google_genai): the part between
+# them builds the client and an ``ops`` dict (FN name -> callable) and picks ``fn``; ``q`` is the metrics
+# queue, cleared instead of recorded (the worker's share is measured by this file's own SCRIPT).
+INTEGRATION_PRELUDE = textwrap.dedent("""
+    import gc, json, os, sys
+    sys.path[:0] = [os.environ["ROOT"] + "/benchmarks", os.environ["ROOT"] + "/src", os.environ["ROOT"]]
+    import llmobs
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from llmobs import _cost, _runtime
+    from run import DropExporter
+
+    def instrument(integration):
+        tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(DropExporter()))
+        llmobs.instrument(tracer_provider=tp, meter_provider=MeterProvider(), integrations=[integration])
+        _cost.wait_ready(600)
+        rt = _runtime.get(); rt.metrics.stop()
+        return rt.metrics._queue
+""")
+INTEGRATION_LOOP = textwrap.dedent("""
+    for _ in range(10):
+        fn()
+    q.clear()
+    gc.collect()
+    gc.disable()  # a collection lands at a different call in each run: +-80k instructions of noise per call
+    for i in range(int(os.environ["N"])):
+        fn()
+        q.clear()
+""")
+
+
+def integration_script(body: str) -> str:
+    """A counted script: the shared prelude, ``body`` (dedented), the warm-up and the counted loop."""
+    return INTEGRATION_PRELUDE + textwrap.dedent(body) + INTEGRATION_LOOP
+
+
 def measure(script_text: str, ops: dict[str, str], low: int, high: int,
             env: Callable[[str], dict[str, str]] | None = None) -> dict[str, float]:
     """Instructions per call of each operation in ``ops`` (FN name -> label): (count(high) - count(low)) /

@@ -13,27 +13,15 @@ the metrics queue is cleared instead of recorded; the garbage collector is off d
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icount import measure, save
+from icount import integration_script, measure, save
 
-SCRIPT = textwrap.dedent("""
-    import os, sys
-    sys.path.insert(0, os.environ["ROOT"] + "/benchmarks"); sys.path.insert(0, os.environ["ROOT"] + "/src")
-    sys.path.insert(0, os.environ["ROOT"])
-    import bench_openai as b
-    import json, llmobs, anthropic
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from llmobs import _cost, _runtime
+SCRIPT = integration_script("""
+    import anthropic
     from tests.support import anthropic_wire as w
-    tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(b.DropExporter()))
-    llmobs.instrument(tracer_provider=tp, meter_provider=MeterProvider(), integrations=["anthropic"])
-    _cost.wait_ready(600)
-    rt = _runtime.get(); rt.metrics.stop(); q = rt.metrics._queue
+    q = instrument("anthropic")
     msg = w.message(content=[w.text_block("word " * 50)])
     body = json.dumps(msg).encode()
     sse = b"".join(w.sse_pieces(w.stream_events(msg, pieces=50, ping=False)))
@@ -55,15 +43,6 @@ SCRIPT = textwrap.dedent("""
         "stream": lambda: [e for e in r.create(stream=True, **kw)],
     }
     fn = ops[os.environ["FN"]]
-    for _ in range(10):
-        fn()
-    q.clear()
-    import gc
-    gc.collect()
-    gc.disable()
-    for i in range(int(os.environ["N"])):
-        fn()
-        q.clear()
 """)
 
 OPS = {

@@ -23,28 +23,18 @@ over the chunks. Writes benchmarks/results/icount_google_genai.json.
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icount import measure, save
+from icount import integration_script, measure, save
 
 CHUNKS = 50
 SHORT = 10
 
-SCRIPT = textwrap.dedent("""
-    import gc, json, os, sys
-    sys.path.insert(0, os.environ["ROOT"] + "/benchmarks"); sys.path.insert(0, os.environ["ROOT"] + "/src")
-    import run
-    import llmobs
+SCRIPT = integration_script("""
     import google.genai._api_client as api_client
     from google import genai
     from google.genai import types
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from llmobs import _cost, _runtime
-
     http = getattr(api_client, "httpx2", None) or api_client.httpx
     MODEL = "gemini-2.5-flash"
     CHUNKS = int(os.environ["CHUNKS"])
@@ -71,11 +61,7 @@ SCRIPT = textwrap.dedent("""
         return http.Response(200, headers={"content-type": "application/json"}, content=RESPONSE)
 
     name = os.environ["FN"]
-    tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(run.DropExporter()))
-    if not name.endswith("_base"):
-        llmobs.instrument(tracer_provider=tp, meter_provider=MeterProvider(), integrations=["google_genai"])
-    _cost.wait_ready(600)
-    rt = _runtime.get(); rt.metrics.stop(); q = rt.metrics._queue
+    q = instrument("google_genai") if not name.endswith("_base") else []
     transport = http.MockTransport(handler)
     client = genai.Client(vertexai=False, api_key="bench-key", http_options=types.HttpOptions(
         client_args={"transport": transport}, async_client_args={"transport": transport}))
@@ -88,14 +74,6 @@ SCRIPT = textwrap.dedent("""
     fn = ops[name.replace("_base", "")]
     assert len(fn() if name.startswith(("stream", "short")) else [fn()]) == (
         1 if name.startswith("call") else CHUNKS)
-    for _ in range(10):
-        fn()
-    q.clear()
-    gc.collect()
-    gc.disable()  # a collection lands at a different call in each run: noise of the order of the overhead
-    for i in range(int(os.environ["N"])):
-        fn()
-        q.clear()
 """)
 
 OPS = {

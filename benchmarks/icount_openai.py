@@ -15,25 +15,15 @@ collector off during the counted calls (where it runs varies from run to run and
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icount import measure, save
+from icount import integration_script, measure, save
 
-SCRIPT = textwrap.dedent("""
-    import os, sys
-    sys.path.insert(0, os.environ["ROOT"] + "/benchmarks"); sys.path.insert(0, os.environ["ROOT"] + "/src")
+SCRIPT = integration_script("""
     import bench_openai as b
-    import llmobs, openai
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from llmobs import _cost, _runtime
-    tp = TracerProvider(); tp.add_span_processor(SimpleSpanProcessor(b.DropExporter()))
-    llmobs.instrument(tracer_provider=tp, meter_provider=MeterProvider(), integrations=["openai"])
-    _cost.wait_ready(600)
-    rt = _runtime.get(); rt.metrics.stop(); q = rt.metrics._queue
+    import openai
+    q = instrument("openai")
     client = openai.OpenAI(api_key="sk", max_retries=0,
                            http_client=b.http.Client(transport=b.http.MockTransport(b.handler)))
     r = client.chat.completions
@@ -45,15 +35,6 @@ SCRIPT = textwrap.dedent("""
         "stream": lambda: [c for c in r.create(model="gpt-4o-mini", messages=b.MESSAGES, stream=True)],
     }
     fn = ops[os.environ["FN"]]
-    for _ in range(10):
-        fn()
-    q.clear()
-    import gc
-    gc.collect()
-    gc.disable()  # a collection lands at a different call in each run: +-80k instructions of noise per call
-    for i in range(int(os.environ["N"])):
-        fn()
-        q.clear()
 """)
 
 OPS = {
