@@ -24,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llmobs
+from llmobs import _streams as streams
 from llmobs import semconv as sc
 from llmobs.instrumentation import google_genai as gi
 from tests.support import genai_wire as w
@@ -851,7 +852,7 @@ def test_instrumentation_fault_never_changes_the_result(cap, server, monkeypatch
     plain, streamed = cap.llm_calls()
     assert plain.input_tokens is None and plain.error_type is None
     assert streamed.stream and not streamed.incomplete and streamed.input_tokens is None
-    monkeypatch.setattr(gi, "_attach", broken)  # the sync stream's first step cannot make the span current
+    monkeypatch.setattr(streams, "_attach", broken)  # the sync stream's first step cannot make the span current
     assert "".join(c.text for c in client.models.generate_content_stream(model=MODEL, contents="x"))
     assert len(cap.llm_calls()) == 3 and not cap.llm_calls()[2].incomplete
     monkeypatch.setattr(gi, "client_info", broken)

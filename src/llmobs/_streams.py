@@ -260,9 +260,61 @@ class AsyncStreamProxy(_StreamProxy):
             _end(self, None, False)
 
 
-def wrap_stream(stream: Any, call: LLMCall, accumulator: StreamAccumulator | None = None) -> Any:
-    """Wrap a provider stream (sync or async, chosen by its protocol) so the call ends with the stream."""
+class _FirstStepInSpan:
+    """The first step of a stream that sends its request on its first ``next()`` (a generator not yet
+    started): that step runs with the call's span current and the call in flight, as ``invoke`` runs a
+    request, so HTTP-level spans and propagated headers belong to the LLM span. Then the proxy iterates the
+    stream itself: nothing of this stays on the per-chunk path. A failure in that step is a refused request:
+    the call fails, as a non-streaming one would, rather than ending as a cut stream."""
+
+    __slots__ = ("gen", "state")
+
+    def __init__(self, gen: Any, state: _ChunkState) -> None:
+        self.gen = gen
+        self.state = state
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        state = self.state
+        gen = self.gen
+        state.it = gen
+        call = state.call
+        try:
+            token = _attach(_set_span_in_context(call._span))
+            flight = _recorder._in_flight.set(call)
+        except Exception as exc:  # the request runs outside the span; the stream is recorded as usual
+            report(f"{call.integration or 'stream'}.first_step", exc)
+            return next(gen)
+        try:
+            return next(gen)
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            _recorder.fail(call, exc)
+            raise
+        finally:
+            _recorder._in_flight.reset(flight)
+            _detach(token)
+
+
+_attach = _recorder._attach
+_detach = _recorder._detach
+_set_span_in_context = _recorder._set_span_in_context
+
+
+def wrap_stream(stream: Any, call: LLMCall, accumulator: StreamAccumulator | None = None, *,
+                lazy_request: bool = False) -> Any:
+    """Wrap a provider stream (sync or async, chosen by its protocol) so the call ends with the stream.
+
+    ``lazy_request``: the stream is a generator that sends its request on the first ``next()`` (google-genai's
+    per-request stream); that first step then runs inside the call's span (see ``_FirstStepInSpan``)."""
     acc = accumulator if accumulator is not None else StreamAccumulator()
     if hasattr(stream, "__aiter__") and not hasattr(stream, "__iter__"):
         return AsyncStreamProxy(stream, call, acc)
-    return SyncStreamProxy(stream, call, acc)
+    proxy = SyncStreamProxy(stream, call, acc)
+    if lazy_request and inspect.isgenerator(stream) and inspect.getgeneratorstate(stream) == inspect.GEN_CREATED:
+        state = proxy._self_state
+        state.it = _FirstStepInSpan(stream, state)
+    return proxy

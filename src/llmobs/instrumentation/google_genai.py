@@ -33,16 +33,12 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-
-from .. import _recorder, _runtime
+from .. import _runtime
 from .. import semconv as sc
 from .._model import LLMCall, Usage
 from .._safety import report
@@ -664,60 +660,11 @@ class GenAIStreamAccumulator(StreamAccumulator):
             call.output_messages = messages
 
 
-_attach = otel_context.attach
-_detach = otel_context.detach
-_set_span_in_context = trace.set_span_in_context
-
-
-class _SendInSpan:
-    """The first step of a sync per-request stream: the SDK's generator sends its HTTP request on the first
-    ``next()``. That step runs with the call's span current and the call in flight; then the proxy iterates
-    the generator itself (nothing of ours stays on the per-chunk path). A request that fails before any chunk
-    ends the call as failed, as it would for a non-streaming call."""
-
-    __slots__ = ("gen", "state")
-
-    def __init__(self, gen: Any, state: Any) -> None:
-        self.gen = gen
-        self.state = state
-
-    def __iter__(self) -> Any:
-        return self
-
-    def __next__(self) -> Any:
-        state = self.state
-        gen = self.gen
-        state.it = gen
-        call = state.call
-        try:
-            token = _attach(_set_span_in_context(call._span))
-            flight = _recorder._in_flight.set(call)
-        except Exception as exc:  # the request runs outside the span, the stream is recorded as usual
-            report("google_genai.stream", exc)
-            return next(gen)
-        try:
-            return next(gen)
-        except StopIteration:
-            raise
-        except BaseException as exc:
-            _recorder.fail(call, exc)
-            raise
-        finally:
-            _recorder._in_flight.reset(flight)
-            _detach(token)
-
-
 def _on_stream(call: LLMCall, result: Any) -> Any:
     if not (hasattr(result, "__next__") or hasattr(result, "__anext__")):
         return result  # not a stream we know: the recorder ends the call now
-    proxy = wrap_stream(result, call, GenAIStreamAccumulator(_capturing()))
-    if inspect.isgenerator(result) and inspect.getgeneratorstate(result) == inspect.GEN_CREATED:
-        try:
-            state = proxy._self_state
-            state.it = _SendInSpan(result, state)
-        except Exception as exc:  # the proxy iterates the generator itself: only the request runs outside
-            report("google_genai.stream", exc)
-    return proxy
+    # The sync per-request stream is a generator that sends its HTTP request on the first next().
+    return wrap_stream(result, call, GenAIStreamAccumulator(_capturing()), lazy_request=True)
 
 
 def _on_response(call: LLMCall, result: Any) -> Any:
