@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.trace import NonRecordingSpan
+
 from .. import _recorder, _runtime
 from .. import semconv as sc
 from .._model import LLMCall, Usage
@@ -417,12 +419,10 @@ def _sdk_span(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     try:
         if not kwargs.get("propagation", True):
             return None
-        from opentelemetry import trace
-
         context = call._span.get_span_context() if call._span is not None else None
         if context is None or not context.is_valid:
             return None
-        return trace.NonRecordingSpan(context)
+        return NonRecordingSpan(context)
     except Exception as exc:
         report("anthropic.sdk_span", exc)
         return None
