@@ -37,33 +37,48 @@ _OPS = {
 SPAN_KINDS = (sc.KIND_WORKFLOW, sc.KIND_TASK, sc.KIND_AGENT, sc.KIND_TOOL, sc.KIND_RETRIEVAL)
 
 
+def _kind_attributes(name: str, kind: str) -> tuple[str, dict[str, Any]]:
+    """The span name and the attributes that say what a span of ``kind`` named ``name`` is."""
+    attrs: dict[str, Any] = {sc.LLMOBS_SPAN_KIND: kind}
+    op = _OPS.get(kind)
+    if op is None:
+        return name, attrs
+    attrs[sc.GEN_AI_OPERATION_NAME] = op[0]
+    attrs[op[1]] = name
+    if kind == sc.KIND_TOOL:
+        attrs[sc.GEN_AI_TOOL_TYPE] = "function"
+    return f"{op[0]} {name}", attrs
+
+
 class SpanHandle:
     """A span started by ``llmobs.span`` or a decorator. ``set_input``/``set_output`` record content only
     when content capture is on."""
 
     __slots__ = ("_done", "_kind", "_t0", "_token", "name", "span")
 
-    def __init__(self, name: str, kind: str, attributes: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, name: str, kind: str, attributes: Mapping[str, Any] | None = None,
+                 context: Any = None) -> None:
         self.name = name
         self._kind = kind
         self._token: Any = None
         self._done = False
-        attrs: dict[str, Any] = {sc.LLMOBS_SPAN_KIND: kind}
-        op = _OPS.get(kind)
-        span_name = name
-        if op is not None:
-            attrs[sc.GEN_AI_OPERATION_NAME] = op[0]
-            attrs[op[1]] = name
-            span_name = f"{op[0]} {name}"
-            if kind == sc.KIND_TOOL:
-                attrs[sc.GEN_AI_TOOL_TYPE] = "function"
+        span_name, attrs = _kind_attributes(name, kind)
         ctx_attrs = current_attributes()
         if ctx_attrs:
             attrs.update(ctx_attrs)
         if attributes:
             attrs.update(attributes)
         self._t0 = _perf()
-        self.span = _runtime.get().tracer.start_span(span_name, kind=SpanKind.INTERNAL, attributes=attrs)
+        self.span = _runtime.get().tracer.start_span(span_name, context, kind=SpanKind.INTERNAL, attributes=attrs)
+
+    def set_kind(self, kind: str) -> None:
+        """Re-classify a span still open (a framework learns that a chain it traced was an agent)."""
+        if kind == self._kind or self._done:
+            return
+        self._kind = kind
+        span_name, attrs = _kind_attributes(self.name, kind)
+        self.span.update_name(span_name)
+        self.span.set_attributes(attrs)
 
     # --- content ---------------------------------------------------------------------------------------
     def set_input(self, value: Any) -> None:

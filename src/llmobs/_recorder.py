@@ -35,6 +35,25 @@ _detach = otel_context.detach
 # is passed through unrecorded: one API call, one LLM span. It is reset when the request returns, so it
 # never outlives the call that set it (a stream's iteration happens outside it).
 _in_flight: contextvars.ContextVar[LLMCall | None] = contextvars.ContextVar("llmobs_llm_in_flight", default=None)
+
+
+class ModelScope:
+    """A framework's model run in progress (a LangChain chat model, a LlamaIndex LLM call).
+
+    A framework integration makes it current while the model runs; every LLM call recorded meanwhile (by a
+    provider integration or ``llmobs.llm_call``) counts itself in ``claimed``. When the model run ends, the
+    framework records its own LLM span only if nothing claimed the run: one token-bearing span per model call,
+    and it is the provider's whenever the provider's library is instrumented."""
+
+    __slots__ = ("claimed", "members", "owner")
+
+    def __init__(self, owner: Any = None) -> None:
+        self.claimed = 0
+        self.members = 0
+        self.owner = owner
+
+
+_model_scope: contextvars.ContextVar[ModelScope | None] = contextvars.ContextVar("llmobs_model_scope", default=None)
 _KIND_BY_OP = {sc.OP_EMBEDDINGS: sc.KIND_EMBEDDING, sc.OP_RETRIEVAL: sc.KIND_RETRIEVAL}
 _PRIMITIVES = frozenset({str, int, float, bool})
 
@@ -147,8 +166,13 @@ def error_type(exc: BaseException) -> str:
     return name
 
 
-def start(call: LLMCall) -> Any:
+def start(call: LLMCall, context: Any = None, start_ns: int | None = None, t0: float | None = None,
+          claim: bool = True) -> Any:
     """Start the call's span (not yet current) and its clock. Returns the span, or None if that failed.
+
+    ``context`` is the parent (default: the current context); ``start_ns``/``t0`` back-date the start (a
+    framework records a model run after it ended); ``claim=False`` keeps the call from claiming the current
+    framework model run (``ModelScope``): only the framework's own span for that run passes it.
 
     The sampling-relevant attributes go to ``start_span`` only when the sampler may read them. The SDK's
     built-in samplers do not (they decide on trace id and parent alone): then those attributes are written
@@ -156,17 +180,21 @@ def start(call: LLMCall) -> Any:
     try:
         rt = _runtime._current or _runtime.get()
         model = call.model
+        if claim:
+            scope = _model_scope.get()
+            if scope is not None:
+                scope.claimed += 1
         call._ctx_attrs = _context_attrs.get()
-        call._start_ns = _time_ns()
-        call._t0 = _perf()
+        call._start_ns = _time_ns() if start_ns is None else start_ns
+        call._t0 = _perf() if t0 is None else t0
         if rt.sampler_sees_attributes:
             span = rt.tracer.start_span(
-                f"{call.operation} {model}" if model else call.operation, kind=_CLIENT,
+                f"{call.operation} {model}" if model else call.operation, context, kind=_CLIENT,
                 attributes=_sampling_attributes(call), start_time=call._start_ns,
             )
         else:
             span = rt.tracer.start_span(
-                f"{call.operation} {model}" if model else call.operation, kind=_CLIENT,
+                f"{call.operation} {model}" if model else call.operation, context, kind=_CLIENT,
                 start_time=call._start_ns,
             )
             call._late_attrs = True

@@ -62,6 +62,8 @@ GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
+GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
 
 # OpenAI-specific attributes (set only when gen_ai.provider.name is openai or azure.ai.openai).
 OPENAI_API_TYPE: Final = "openai.api.type"
@@ -170,6 +172,11 @@ LLMOBS_OUTPUT: Final = "llmobs.output"
 LLMOBS_INTEGRATION: Final = "llmobs.integration"
 LLMOBS_SCORE_TARGET_TRACE_ID: Final = "llmobs.score.target.trace_id"
 LLMOBS_SCORE_TARGET_SPAN_ID: Final = "llmobs.score.target.span_id"
+# Framework integrations (LangChain/LangGraph, LlamaIndex).
+LLMOBS_RUN_ABANDONED: Final = "llmobs.run.abandoned"  # closed by llmobs: the framework never reported its end
+LLMOBS_LANGGRAPH_NODE: Final = "llmobs.langgraph.node"
+LLMOBS_LANGGRAPH_STEP: Final = "llmobs.langgraph.step"
+LLMOBS_LANGGRAPH_INTERRUPT: Final = "llmobs.langgraph.interrupt"  # the control-flow exception that ended a run
 METRIC_LLMOBS_COST: Final = "llmobs.client.cost"
 
 # llmobs.span.kind values
