@@ -137,3 +137,4 @@ def _load_entry_points() -> None:
 register("llmobs.instrumentation.openai:OpenAIIntegration", name="openai", library="openai")
 register("llmobs.instrumentation.anthropic:AnthropicIntegration", name="anthropic", library="anthropic")
 register("llmobs.instrumentation.google_genai:GoogleGenAIIntegration", name="google_genai", library="google.genai")
+register("llmobs.instrumentation.langchain:LangChainIntegration", name="langchain", library="langchain_core")
