@@ -539,3 +539,36 @@ def test_chat_anthropic_is_recorded_once_by_the_provider_layer(cap_anthropic):
     assert {c.attributes[sc.LLMOBS_INTEGRATION] for c in calls} == {"anthropic"}
     assert parent_of(cap_anthropic, calls[0].span).name == "invoke_workflow RunnableSequence"
     assert len(handler().runs) == 0
+
+
+def test_parallel_nodes_sync_and_async_nest_their_model_calls(cap_both, server):
+    model = chat_openai(server)
+
+    def branch(name):
+        def node(state):
+            return {"messages": [model.invoke(f"{name} question")]}
+
+        async def anode(state):
+            return {"messages": [await model.ainvoke(f"{name} question")]}
+
+        return node, anode
+
+    def build(use_async):
+        graph = StateGraph(MessagesState)
+        for name in ("left", "right"):
+            graph.add_node(name, branch(name)[use_async])
+            graph.add_edge(START, name)
+            graph.add_edge(name, END)
+        return graph.compile(name="fan_out")
+
+    build(False).invoke({"messages": [("user", "go")]})
+    asyncio.run(build(True).ainvoke({"messages": [("user", "go")]}))
+    calls = cap_both.llm_calls()
+    assert len(calls) == len(server.requests) == 4
+    for call in calls:  # each model call nests under the node that made it, in threads and in tasks alike
+        node = parent_of(cap_both, call.span)
+        assert node.attributes[sc.LLMOBS_LANGGRAPH_NODE] in ("left", "right")
+        assert parent_of(cap_both, node).name == "invoke_agent fan_out"
+        assert node.start_time <= call.span.start_time <= call.span.end_time <= node.end_time
+    assert sorted(parent_of(cap_both, c.span).name for c in calls) == ["left", "left", "right", "right"]
+    assert len(handler().runs) == 0
