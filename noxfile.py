@@ -25,6 +25,13 @@ def tests_matrix(session: nox.Session) -> None:
 OPENAI_VERSIONS = ["openai>=2,<3", "openai>=3,<4"]
 ANTHROPIC_VERSIONS = ["anthropic>=1,<2", "anthropic>=2,<3"]
 GOOGLE_GENAI_VERSIONS = ["google-genai>=1,<2", "google-genai>=2,<3", "google-genai>=3,<4"]
+# The oldest and the newest supported LangChain 1.x (with the LangGraph and provider packages of the same line).
+LANGCHAIN_VERSIONS = [
+    # langgraph-prebuilt releases after 1.0.1 import names that langgraph 1.0.x lacks: pin a set that works
+    "langchain-core==1.0.* langgraph==1.0.* langgraph-prebuilt==1.0.1 langgraph-checkpoint==3.0.* "
+    "langchain-openai==1.0.* langchain-anthropic==1.0.*",
+    "langchain-core>=1,<2 langgraph>=1,<2 langchain-openai>=1,<2 langchain-anthropic>=1,<2",
+]
 
 
 @nox.session
@@ -53,6 +60,15 @@ def google_genai_versions(session: nox.Session, google_genai: str) -> None:
     session.install("-e", ".[test]", google_genai)
     session.run("python", "-c", "import google.genai as g; print('google-genai', g.__version__)")
     session.run("pytest", "tests/test_google_genai.py", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("langchain", LANGCHAIN_VERSIONS)
+def langchain_versions(session: nox.Session, langchain: str) -> None:
+    """The langchain integration's tests on the oldest and newest langchain-core 1.x."""
+    session.install("-e", ".[test]", *langchain.split())
+    session.run("python", "-c", "import langchain_core, langgraph; print('langchain-core', langchain_core.__version__)")
+    session.run("pytest", "tests/test_langchain.py", "tests/test_example_langgraph.py", *session.posargs)
 
 
 @nox.session

@@ -4,6 +4,7 @@ over the openai SDK's mock transport, with the openai integration on too (one LL
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import warnings
 from typing import Any
@@ -17,7 +18,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
-from langchain_core.tools import tool
+from langchain_core.tools import BaseTool, tool
 from langchain_openai import ChatOpenAI
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
@@ -298,7 +299,9 @@ def test_langgraph_agent_graph_nodes_tools_and_models(cap):
         (1, "agent"), (2, "tools"), (3, "agent")]
     assert all(parent_of(cap, s) is root for s in nodes)
     tool_span = cap.one(name="execute_tool get_weather")
-    assert tool_span.attributes[sc.GEN_AI_TOOL_CALL_ID] == "call_1"
+    # langchain-core passes the model's tool call id to the callbacks since 1.1 (not in 1.0)
+    passes_call_id = "tool_call_id=tool_call_id" in inspect.getsource(BaseTool.run)
+    assert tool_span.attributes.get(sc.GEN_AI_TOOL_CALL_ID) == ("call_1" if passes_call_id else None)
     assert tool_span.attributes[sc.GEN_AI_TOOL_DESCRIPTION] == "Weather for a city."
     assert parent_of(cap, tool_span).name == "tools"
     calls = cap.llm_calls()
