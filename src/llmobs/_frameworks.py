@@ -179,6 +179,14 @@ _PROVIDERS = {
 }
 
 
+def known_provider(label: Any) -> str | None:
+    """The semconv provider name of a label llmobs knows, else None."""
+    if not isinstance(label, str) or not label:
+        return None
+    key = label.lower()
+    return _PROVIDERS.get(key) or _PROVIDERS.get(key.replace("-", "_"))
+
+
 def provider_name(label: Any, default: str = "unknown") -> str:
     if not isinstance(label, str) or not label:
         return default

@@ -69,7 +69,12 @@ class SpanHandle:
         if attributes:
             attrs.update(attributes)
         self._t0 = _perf()
-        self.span = _runtime.get().tracer.start_span(span_name, context, kind=SpanKind.INTERNAL, attributes=attrs)
+        rt = _runtime._current or _runtime.get()
+        if rt.sampler_sees_attributes:
+            self.span = rt.tracer.start_span(span_name, context, kind=SpanKind.INTERNAL, attributes=attrs)
+        else:  # the SDK's built-in samplers ignore attributes: set them without its per-value validation
+            self.span = rt.tracer.start_span(span_name, context, kind=SpanKind.INTERNAL)
+            _recorder.set_attributes(self.span, attrs)
 
     def set_kind(self, kind: str) -> None:
         """Re-classify a span still open (a framework learns that a chain it traced was an agent)."""
