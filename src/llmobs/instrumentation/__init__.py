@@ -138,3 +138,4 @@ register("llmobs.instrumentation.openai:OpenAIIntegration", name="openai", libra
 register("llmobs.instrumentation.anthropic:AnthropicIntegration", name="anthropic", library="anthropic")
 register("llmobs.instrumentation.google_genai:GoogleGenAIIntegration", name="google_genai", library="google.genai")
 register("llmobs.instrumentation.langchain:LangChainIntegration", name="langchain", library="langchain_core")
+register("llmobs.instrumentation.llama_index:LlamaIndexIntegration", name="llama_index", library="llama_index.core")
