@@ -1,8 +1,10 @@
 # The two commands a fresh machine needs (see README):
 #   make demo   installs llmobs into .venv and runs the demo
-#   make test   installs llmobs with its test dependencies into .venv and runs the whole test suite
+#   make test   installs llmobs with its test dependencies into .venv and runs the whole test suite, then
+#               the tests of packages that pin openai 2.x in .venv-openai2
 PYTHON ?= python3
 VENV ?= .venv
+VENV2 ?= .venv-openai2
 BIN := $(VENV)/bin
 
 .PHONY: demo test venv lint typecheck bench
@@ -15,9 +17,18 @@ demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[openai,anthropic]'
 	$(BIN)/llmobs demo
 
-test: $(BIN)/python
+# The second environment: openai 2.x, for the packages that pin it (see tests/requirements-openai2.txt).
+OPENAI2_TESTS := tests/test_llama_index.py tests/test_example_llamaindex.py tests/test_openai.py tests/test_langchain.py
+
+test: $(BIN)/python $(VENV2)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pytest
+	$(VENV2)/bin/python -m pip install --quiet -e '.[test]' -r tests/requirements-openai2.txt
+	$(VENV2)/bin/python -m pytest $(OPENAI2_TESTS)
+
+$(VENV2)/bin/python:
+	$(PYTHON) -m venv $(VENV2)
+	$(VENV2)/bin/python -m pip install --quiet --upgrade pip
 
 lint: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
