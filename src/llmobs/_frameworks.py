@@ -26,6 +26,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import _recorder
+from . import semconv as sc
 from ._model import LLMCall
 from ._recorder import ModelScope, _model_scope
 from ._safety import report
@@ -144,6 +145,14 @@ def record_model_run(call: LLMCall, scope: ModelScope, parent: Any, start_ns: in
     else:
         _recorder.finish(call)
 
+
+# Finish reasons as frameworks pass them on from the providers (OpenAI, Anthropic, Gemini names) -> semconv.
+FINISH_REASONS = {
+    "stop": sc.FINISH_STOP, "end_turn": sc.FINISH_STOP, "stop_sequence": sc.FINISH_STOP, "STOP": sc.FINISH_STOP,
+    "length": sc.FINISH_LENGTH, "max_tokens": sc.FINISH_LENGTH, "MAX_TOKENS": sc.FINISH_LENGTH,
+    "tool_calls": sc.FINISH_TOOL_CALL, "function_call": sc.FINISH_TOOL_CALL, "tool_use": sc.FINISH_TOOL_CALL,
+    "content_filter": sc.FINISH_CONTENT_FILTER, "SAFETY": sc.FINISH_CONTENT_FILTER,
+}
 
 # Framework provider labels (LangChain's ``ls_provider``, LlamaIndex class names) -> gen_ai.provider.name.
 _PROVIDERS = {

@@ -47,12 +47,6 @@ _CONTROL_FLOW = frozenset({"GraphBubbleUp", "GraphInterrupt", "NodeInterrupt", "
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool",
           "developer": "system", "AIMessageChunk": "assistant"}
-_FINISH = {
-    "stop": sc.FINISH_STOP, "end_turn": sc.FINISH_STOP, "stop_sequence": sc.FINISH_STOP, "STOP": sc.FINISH_STOP,
-    "length": sc.FINISH_LENGTH, "max_tokens": sc.FINISH_LENGTH, "MAX_TOKENS": sc.FINISH_LENGTH,
-    "tool_calls": sc.FINISH_TOOL_CALL, "function_call": sc.FINISH_TOOL_CALL, "tool_use": sc.FINISH_TOOL_CALL,
-    "content_filter": sc.FINISH_CONTENT_FILTER, "SAFETY": sc.FINISH_CONTENT_FILTER,
-}
 _PARAMS = (
     ("top_p", sc.GEN_AI_REQUEST_TOP_P), ("top_k", sc.GEN_AI_REQUEST_TOP_K), ("seed", sc.GEN_AI_REQUEST_SEED),
     ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
@@ -403,7 +397,7 @@ def _read_response(call: LLMCall, response: Any, generations: list[Any], message
         reason = (meta.get("finish_reason") or meta.get("stop_reason") or info.get("finish_reason")
                   or info.get("stop_reason"))
         if isinstance(reason, str):
-            reasons.append(_FINISH.get(reason, reason))
+            reasons.append(_frameworks.FINISH_REASONS.get(reason, reason))
         elif getattr(message, "tool_calls", None):
             reasons.append(sc.FINISH_TOOL_CALL)
     if reasons:

@@ -72,12 +72,6 @@ _RULES: tuple[tuple[str, str, frozenset[str], int], ...] = (
     ("llama_index.core.postprocessor.types", "BaseNodePostprocessor",
      frozenset({"postprocess_nodes", "apostprocess_nodes"}), RERANK),
 )
-_FINISH = {
-    "stop": sc.FINISH_STOP, "end_turn": sc.FINISH_STOP, "stop_sequence": sc.FINISH_STOP,
-    "length": sc.FINISH_LENGTH, "max_tokens": sc.FINISH_LENGTH,
-    "tool_calls": sc.FINISH_TOOL_CALL, "function_call": sc.FINISH_TOOL_CALL, "tool_use": sc.FINISH_TOOL_CALL,
-    "content_filter": sc.FINISH_CONTENT_FILTER,
-}
 
 
 class _Run:
@@ -535,11 +529,11 @@ def _read_response(call: LLMCall, response: Any) -> None:
             for choice in choices:
                 reason = _get(choice, "finish_reason")
                 if isinstance(reason, str):
-                    reasons.append(_FINISH.get(reason, reason))
+                    reasons.append(_frameworks.FINISH_REASONS.get(reason, reason))
         else:
             reason = _get(raw, "stop_reason")
             if isinstance(reason, str):
-                reasons.append(_FINISH.get(reason, reason))
+                reasons.append(_frameworks.FINISH_REASONS.get(reason, reason))
         if reasons:
             call.finish_reasons = reasons
     if call.usage is None:
