@@ -26,7 +26,15 @@ ENV_INTEGRATIONS = "LLMOBS_INTEGRATIONS"
 ENV_PRICES_FILE = "LLMOBS_PRICES_FILE"
 ENV_METRICS_LAYOUT = "LLMOBS_METRICS_LAYOUT"
 ENV_MAX_CONTENT_LENGTH = "LLMOBS_MAX_CONTENT_LENGTH"
+ENV_REDACT = "LLMOBS_REDACT"
+REDACTORS = ("emails", "api_keys", "card_numbers")  # llmobs.redactors built-ins, by name
 DEFAULT_MAX_CONTENT_LENGTH = 16_384
+ENV_TAIL_SAMPLING = "LLMOBS_TAIL_SAMPLING"
+ENV_TAIL_SAMPLING_RATIO = "LLMOBS_TAIL_SAMPLING_RATIO"
+ENV_TAIL_SAMPLING_LATENCY = "LLMOBS_TAIL_SAMPLING_LATENCY"
+ENV_TAIL_SAMPLING_COST = "LLMOBS_TAIL_SAMPLING_COST"
+ENV_TAIL_SAMPLING_MAX_SPANS = "LLMOBS_TAIL_SAMPLING_MAX_SPANS"
+ENV_TAIL_SAMPLING_MAX_AGE = "LLMOBS_TAIL_SAMPLING_MAX_AGE"
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,17 @@ class SignalExport:
     protocol: str
     headers: dict[str, str]
     timeout_s: float
+
+
+@dataclass(frozen=True)
+class TailSampling:
+    """Tail sampling settings (see docs/sampling.md); applied only to a TracerProvider llmobs creates."""
+
+    ratio: float = 0.1
+    latency_s: float = 10.0
+    cost_usd: float = 0.05
+    max_spans: int = 5_000
+    max_age_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,8 @@ class Config:
     sdk_disabled: bool
     tracer_provider: Any = None
     meter_provider: Any = None
+    tail_sampling: TailSampling | None = None  # None: off
+    redact: Any = None  # a redaction hook (callable), or a tuple of built-in redactor names; None: none
 
     @property
     def capture_on_span(self) -> bool:
@@ -274,6 +295,13 @@ def load_config(
     prices_file: str | None = None,
     metrics_layout: str | None = None,
     max_content_length: int | None = None,
+    tail_sampling: bool | None = None,
+    tail_sampling_ratio: float | None = None,
+    tail_sampling_latency_s: float | None = None,
+    tail_sampling_cost_usd: float | None = None,
+    tail_sampling_max_spans: int | None = None,
+    tail_sampling_max_age_s: float | None = None,
+    redact: Any = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     env = os.environ if environ is None else environ
@@ -329,8 +357,13 @@ def load_config(
         if unknown:
             raise ConfigError("disabled_integrations", sorted(unknown), sorted(known))
     else:
-        # Other packages' instrumentor names may appear here too: those are not ours to check.
-        disabled = frozenset(_split(_env("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", env)))
+        # Other packages' instrumentor names may appear here too: those are not ours to check. Our
+        # Names in this variable are opentelemetry_instrumentor entry points: llmobs's are llmobs_openai, ...
+        # A plain "openai" names another distribution's instrumentor (disabled to let llmobs record those
+        # calls, see docs/coexistence.md), so it does not turn llmobs's integration off.
+        disabled = frozenset(n.removeprefix("llmobs_")
+                             for n in _split(_env("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", env))
+                             if n.startswith("llmobs_"))
 
     if metrics_layout is not None:
         layout = str(metrics_layout).strip().lower()
@@ -376,7 +409,73 @@ def load_config(
         sdk_disabled=sdk_disabled,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        tail_sampling=_tail_sampling(
+            env, tail_sampling, tail_sampling_ratio, tail_sampling_latency_s, tail_sampling_cost_usd,
+            tail_sampling_max_spans, tail_sampling_max_age_s,
+        ),
+        redact=parse_redact("redact", redact) if redact is not None
+        else parse_redact(ENV_REDACT, _env(ENV_REDACT, env)),
     )
+
+
+def parse_number(setting: str, value: object, low: float, high: float | None = None,
+                 low_open: bool = False) -> float:
+    """A finite number in [low, high] (or (low, high] with ``low_open``); bools are refused."""
+    accepted = (f"a number {'>' if low_open else '>='} {low:g}" if high is None
+                else f"a number from {low:g} to {high:g}")
+    if isinstance(value, bool):
+        raise ConfigError(setting, value, accepted)
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ConfigError(setting, value, accepted)
+    if number != number or number in (float("inf"), float("-inf")) or number < low or (low_open and number == low):
+        raise ConfigError(setting, value, accepted)
+    if high is not None and number > high:
+        raise ConfigError(setting, value, accepted)
+    return number
+
+
+def _tail_sampling(env: Mapping[str, str], enabled: object, ratio: object, latency: object, cost: object,
+                   max_spans: object, max_age: object) -> TailSampling | None:
+    def pick(arg: object, arg_name: str, env_name: str) -> tuple[object, str]:
+        if arg is not None:
+            return arg, arg_name
+        return _env(env_name, env), env_name
+
+    value, setting = pick(enabled, "tail_sampling", ENV_TAIL_SAMPLING)
+    on = parse_bool(setting, value) if value is not None else False
+    # Every value is checked even while tail sampling is off: a typo must not wait until it is switched on.
+    defaults = TailSampling()
+    value, setting = pick(ratio, "tail_sampling_ratio", ENV_TAIL_SAMPLING_RATIO)
+    r = parse_number(setting, value, 0.0, 1.0) if value is not None else defaults.ratio
+    value, setting = pick(latency, "tail_sampling_latency_s", ENV_TAIL_SAMPLING_LATENCY)
+    lat = parse_number(setting, value, 0.0) if value is not None else defaults.latency_s
+    value, setting = pick(cost, "tail_sampling_cost_usd", ENV_TAIL_SAMPLING_COST)
+    usd = parse_number(setting, value, 0.0) if value is not None else defaults.cost_usd
+    value, setting = pick(max_spans, "tail_sampling_max_spans", ENV_TAIL_SAMPLING_MAX_SPANS)
+    spans = parse_positive_int(setting, value) if value is not None else defaults.max_spans
+    value, setting = pick(max_age, "tail_sampling_max_age_s", ENV_TAIL_SAMPLING_MAX_AGE)
+    age = parse_number(setting, value, 0.0, low_open=True) if value is not None else defaults.max_age_s
+    return TailSampling(r, lat, usd, spans, age) if on else None
+
+
+def parse_redact(setting: str, value: object) -> Any:
+    """A redaction hook: a callable ``redact(text, field) -> str``, or built-in redactor names (a comma-separated
+    string or a list: emails, api_keys, card_numbers). Returns the callable, a tuple of names, or None."""
+    if value is None or value is False:
+        return None
+    if callable(value):
+        return value
+    names = _split(value)
+    accepted = f"a callable redact(text, field) -> str, or names from {', '.join(REDACTORS)}"
+    if isinstance(value, (bool, int, float)):
+        raise ConfigError(setting, value, accepted)
+    names = [n for n in names if n != "none"]
+    for name in names:
+        if name not in REDACTORS:
+            raise ConfigError(setting, value, accepted)
+    return tuple(dict.fromkeys(names)) or None
 
 
 def _check_provider(setting: str, provider: Any, method: str) -> None:

@@ -87,18 +87,18 @@ class SpanHandle:
 
     # --- content ---------------------------------------------------------------------------------------
     def set_input(self, value: Any) -> None:
-        rt = _runtime.get()
-        if rt.capture and self.span.is_recording():
-            key = sc.GEN_AI_TOOL_CALL_ARGUMENTS if self._kind == sc.KIND_TOOL else sc.LLMOBS_INPUT
-            text = capture(value, rt.max_content_length)
-            if text is not None:
-                self.span.set_attribute(key, text)
+        self.set_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS if self._kind == sc.KIND_TOOL else sc.LLMOBS_INPUT, value)
 
     def set_output(self, value: Any) -> None:
+        self.set_content(sc.GEN_AI_TOOL_CALL_RESULT if self._kind == sc.KIND_TOOL else sc.LLMOBS_OUTPUT, value)
+
+    def set_content(self, key: str, value: Any) -> None:
+        """Record ``value`` as the content attribute ``key`` (e.g. ``gen_ai.retrieval.query.text``) when
+        capture is on: redacted by the redaction hook, media as descriptors, bounded. Every captured field of
+        a non-LLM span goes through here."""
         rt = _runtime.get()
         if rt.capture and self.span.is_recording():
-            key = sc.GEN_AI_TOOL_CALL_RESULT if self._kind == sc.KIND_TOOL else sc.LLMOBS_OUTPUT
-            text = capture(value, rt.max_content_length)
+            text = capture(value, rt.max_content_length, key, rt.redactor)
             if text is not None:
                 self.span.set_attribute(key, text)
 

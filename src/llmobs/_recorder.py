@@ -23,6 +23,7 @@ from ._content import capture
 from ._context import _attrs as _context_attrs
 from ._model import LLMCall
 from ._safety import report
+from .instrumentation import _coexist
 
 _perf = time.perf_counter
 _time_ns = time.time_ns
@@ -295,12 +296,13 @@ def _finish(call: LLMCall, end_t: float | None) -> None:
         attrs[sc.LLMOBS_STREAM_CHUNKS] = call.chunks
         if call.incomplete:
             attrs[sc.LLMOBS_STREAM_INCOMPLETE] = True
+    mode = rt.capture_mode if recording else sc.CAPTURE_NO_CONTENT  # read here: `later` runs in another context
     if usage is not None and not usage.is_empty() and not _prices_ready(rt):
         # The price table is still loading (the first calls after start-up): end the span from the loader
         # thread once it has loaded, with the end time measured now. The caller never waits.
         def later() -> None:
             try:
-                _complete(rt, call, span, attrs, recording, duration, end_ns, ttfc)
+                _complete(rt, call, span, attrs, recording, duration, end_ns, ttfc, mode)
             except Exception as exc:
                 report("recorder.finish", exc)
                 if span is not None:
@@ -308,7 +310,7 @@ def _finish(call: LLMCall, end_t: float | None) -> None:
 
         if rt.prices.defer(later):
             return
-    _complete(rt, call, span, attrs, recording, duration, end_ns, ttfc)
+    _complete(rt, call, span, attrs, recording, duration, end_ns, ttfc, mode)
 
 
 def _prices_ready(rt: _runtime.Runtime) -> bool:
@@ -320,7 +322,7 @@ def _prices_ready(rt: _runtime.Runtime) -> bool:
 
 
 def _complete(rt: _runtime.Runtime, call: LLMCall, span: Any, attrs: dict[str, Any], recording: bool,
-              duration: float, end_ns: int, ttfc: float | None) -> None:
+              duration: float, end_ns: int, ttfc: float | None, mode: str = sc.CAPTURE_NO_CONTENT) -> None:
     usage = call.usage
     exc = call.error
     cost_total: float | None = None
@@ -358,8 +360,8 @@ def _complete(rt: _runtime.Runtime, call: LLMCall, span: Any, attrs: dict[str, A
     if exc is not None:
         err_type = error_type(exc)
         attrs[sc.ERROR_TYPE] = err_type
-    if rt.capture and recording:
-        _capture_content(rt, call, attrs, span)
+    if mode != sc.CAPTURE_NO_CONTENT and recording:
+        _capture_content(rt, call, attrs, span, mode)
     if span is not None:
         if recording:
             set_attributes(span, attrs)
@@ -370,8 +372,10 @@ def _complete(rt: _runtime.Runtime, call: LLMCall, span: Any, attrs: dict[str, A
     rt.metrics.enqueue_llm(call, duration, ttfc, cost_total, err_type)
 
 
-def _capture_content(rt: _runtime.Runtime, call: LLMCall, attrs: dict[str, Any], span: Any) -> None:
+def _capture_content(rt: _runtime.Runtime, call: LLMCall, attrs: dict[str, Any], span: Any,
+                     mode: str = sc.CAPTURE_SPAN_ONLY) -> None:
     limit = rt.max_content_length
+    redact = rt.redactor
     content: dict[str, Any] = {}
     for key, value in (
         (sc.GEN_AI_INPUT_MESSAGES, call.input_messages),
@@ -383,20 +387,21 @@ def _capture_content(rt: _runtime.Runtime, call: LLMCall, attrs: dict[str, Any],
             content[key] = value
     if not content:
         return
-    if rt.capture_on_span:
+    if mode in _runtime._ON_SPAN:
         for key, value in content.items():
-            text = capture(value, limit)
+            text = capture(value, limit, key, redact)
             if text is not None:
                 attrs[key] = text
-    if rt.capture_in_event and rt.event_logger is not None:
+    if mode in _runtime._IN_EVENT and rt.event_logger is not None:
         try:
             event_attrs = {k: v for k, v in attrs.items() if not k.startswith("gen_ai.input")}
             event_attrs[sc.GEN_AI_OPERATION_NAME] = call.operation
             event_attrs[sc.GEN_AI_PROVIDER_NAME] = call.provider
             if call.model:
                 event_attrs[sc.GEN_AI_REQUEST_MODEL] = call.model
+            on_span = mode in _runtime._ON_SPAN  # then the span's redacted, bounded values are reused
             for key, value in content.items():
-                text = capture(value, limit)
+                text = attrs.get(key) if on_span else capture(value, limit, key, redact)
                 if text is not None:
                     event_attrs[key] = text
             rt.event_logger.emit(
@@ -413,11 +418,22 @@ def _capture_content(rt: _runtime.Runtime, call: LLMCall, attrs: dict[str, Any],
 OnResult = Callable[[LLMCall, Any], Any]
 
 
+def _deferred_to_other() -> bool:
+    """Another instrumentation records the call (``instrumentation._coexist``): llmobs passes it through, but
+    it still claims a framework model run in progress, which that instrumentation's span stands for."""
+    if not _coexist.defer():
+        return False
+    scope = _model_scope.get()
+    if scope is not None:
+        scope.claimed += 1
+    return True
+
+
 def invoke(call: LLMCall, wrapped: Callable[..., Any], args: Any, kwargs: Any, on_result: OnResult) -> Any:
     """Run a sync API call inside its span. ``on_result(call, result)`` fills the call from the result and
     returns what the user gets: the result itself (this function then finishes the call) or a stream proxy
     (which finishes it when the stream ends)."""
-    if _in_flight.get() is not None:
+    if _in_flight.get() is not None or (_coexist.active and _deferred_to_other()):
         return wrapped(*args, **kwargs)
     span = start(call)
     if span is None:
@@ -438,7 +454,7 @@ def invoke(call: LLMCall, wrapped: Callable[..., Any], args: Any, kwargs: Any, o
 
 async def ainvoke(call: LLMCall, wrapped: Callable[..., Any], args: Any, kwargs: Any, on_result: OnResult) -> Any:
     """The async twin of ``invoke``: ``wrapped`` returns an awaitable."""
-    if _in_flight.get() is not None:
+    if _in_flight.get() is not None or (_coexist.active and _deferred_to_other()):
         return await wrapped(*args, **kwargs)
     span = start(call)
     if span is None:

@@ -6,6 +6,7 @@ once the app configures OTel), captures no content and prices calls with the bun
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from typing import Any
 
@@ -14,6 +15,19 @@ from ._config import DEFAULT_MAX_CONTENT_LENGTH
 from ._cost import PriceBook
 from ._metrics import Metrics
 from .version import __version__
+
+# ``llmobs.capture_content(mode)``: a capture mode that replaces the runtime's own in this context (None: none).
+capture_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("llmobs_capture_content", default=None)
+_override_get = capture_override.get
+_NO_CONTENT = sc.CAPTURE_NO_CONTENT
+_ON_SPAN = (sc.CAPTURE_SPAN_ONLY, sc.CAPTURE_SPAN_AND_EVENT)
+_IN_EVENT = (sc.CAPTURE_EVENT_ONLY, sc.CAPTURE_SPAN_AND_EVENT)
+
+
+def mode_of(on_span: bool, in_event: bool) -> str:
+    if on_span:
+        return sc.CAPTURE_SPAN_AND_EVENT if in_event else sc.CAPTURE_SPAN_ONLY
+    return sc.CAPTURE_EVENT_ONLY if in_event else sc.CAPTURE_NO_CONTENT
 
 
 class Runtime:
@@ -28,17 +42,39 @@ class Runtime:
         max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
         metrics_layout: str = "v1.41",
         event_logger: Any = None,
+        redactor: Any = None,
     ) -> None:
         self.tracer = tracer
         self._sampler_sees_attributes: bool | None = None
         self.metrics = Metrics(meter, metrics_layout)
         self.prices = prices
-        self.capture_on_span = capture_on_span
-        self.capture_in_event = capture_in_event
-        self.capture = capture_on_span or capture_in_event
+        self.set_capture_mode(mode_of(capture_on_span, capture_in_event))
         self.max_content_length = max_content_length
         self.event_logger = event_logger
+        self.redactor = redactor  # redact(text, field) -> str, or None (see docs/privacy.md)
 
+    # --- content capture: the runtime's mode, unless ``llmobs.capture_content()`` overrides it here --------
+    def set_capture_mode(self, mode: str) -> None:
+        self._mode = mode
+        self._capture = mode != _NO_CONTENT
+
+    @property
+    def capture_mode(self) -> str:
+        override = _override_get()
+        return self._mode if override is None else override
+
+    @property
+    def capture(self) -> bool:
+        override = _override_get()
+        return self._capture if override is None else override != _NO_CONTENT
+
+    @property
+    def capture_on_span(self) -> bool:
+        return self.capture_mode in _ON_SPAN
+
+    @property
+    def capture_in_event(self) -> bool:
+        return self.capture_mode in _IN_EVENT
 
     @property
     def sampler_sees_attributes(self) -> bool:

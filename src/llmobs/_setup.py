@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
+import sys
 import threading
 import time
 from typing import Any
 
 from opentelemetry import metrics, trace
 
-from . import _runtime
+from . import _privacy, _runtime
 from . import instrumentation as registry
 from . import semconv as sc
 from ._config import Config, SignalExport, load_config
@@ -23,6 +25,7 @@ from ._context import stamp_spans_of
 from ._cost import PriceBook
 from ._runtime import Runtime
 from ._safety import report
+from .instrumentation import _coexist
 from .version import __version__
 
 logger = logging.getLogger("llmobs")
@@ -39,6 +42,7 @@ class _State:
         self.meter_provider = meter_provider
         self.logger_provider = logger_provider
         self.integrations: dict[str, registry.Integration] = {}
+        self.removed: set[str] = set()  # turned off by disable_integration(): not patched on a later import
         self.active = True
 
 
@@ -59,6 +63,17 @@ def _register_atexit() -> None:
     if not _atexit_registered:
         _atexit_registered = True
         atexit.register(lambda: shutdown(timeout=EXIT_TIMEOUT_S))
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _after_fork_in_child() -> None:
+    # A multiprocessing child (fork start method) ends with os._exit(): atexit hooks never run there, its
+    # finalizers do. multiprocessing clears them and then runs its after-fork hooks, so register from one.
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.register_after_fork(shutdown, lambda _: util.Finalize(
+            None, shutdown, kwargs={"timeout": EXIT_TIMEOUT_S}, exitpriority=0))
 
 
 def is_instrumented() -> bool:
@@ -82,6 +97,13 @@ def instrument(
     prices_file: str | None = None,
     metrics_layout: str | None = None,
     max_content_length: int | None = None,
+    tail_sampling: bool | None = None,
+    tail_sampling_ratio: float | None = None,
+    tail_sampling_latency_s: float | None = None,
+    tail_sampling_cost_usd: float | None = None,
+    tail_sampling_max_spans: int | None = None,
+    tail_sampling_max_age_s: float | None = None,
+    redact: Any = None,
 ) -> None:
     """Set up export and instrument every supported library that is installed.
 
@@ -101,6 +123,10 @@ def instrument(
             known_integrations=registry.names(), tracer_provider=tracer_provider,
             meter_provider=meter_provider, prices=prices, prices_file=prices_file,
             metrics_layout=metrics_layout, max_content_length=max_content_length,
+            tail_sampling=tail_sampling, tail_sampling_ratio=tail_sampling_ratio,
+            tail_sampling_latency_s=tail_sampling_latency_s, tail_sampling_cost_usd=tail_sampling_cost_usd,
+            tail_sampling_max_spans=tail_sampling_max_spans, tail_sampling_max_age_s=tail_sampling_max_age_s,
+            redact=redact,
         )
         if config.sdk_disabled:
             logger.debug("llmobs.instrument(): OTEL_SDK_DISABLED is true; doing nothing")
@@ -118,6 +144,7 @@ def instrument(
                 metrics_layout=config.metrics_layout,
                 event_logger=lp.get_logger(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL)
                 if lp is not None else None,
+                redactor=_privacy.redactor_of(config.redact),
             )
         except Exception as exc:  # an SDK we do not understand: leave the app untouched
             report("instrument", exc)
@@ -141,12 +168,18 @@ def _install(state: _State, name: str) -> None:
 
     def on_import(module: Any) -> None:
         with _lock:
-            if not state.active or name in state.integrations or _state is not state:
+            if not state.active or name in state.integrations or name in state.removed or _state is not state:
                 return
             integration = None
             try:
                 integration = registry.load(name)
+                hooks = integration.competitor_hooks(module)
+                owner = _coexist.hooked(hooks)
+                if owner is not None:  # another instrumentation records this library's calls: step aside
+                    _coexist.warn_once(name, "the whole library", owner)
+                    return
                 integration.patch(module)
+                _coexist.add_inner_hooks(hooks)
                 state.integrations[name] = integration
             except Exception as exc:
                 report(f"instrument {name}", exc)
@@ -158,12 +191,41 @@ def _install(state: _State, name: str) -> None:
 
     import wrapt  # imported here: wrapt pulls in asyncio, ~60 ms that `import llmobs` should not pay
 
+    _coexist.watch()
     wrapt.register_post_import_hook(on_import, library)
 
 
 def instrumented_integrations() -> list[str]:
     state = _state
     return sorted(state.integrations) if state is not None else []
+
+
+def enable_integration(name: str, **instrument_kwargs: Any) -> None:
+    """Turn one integration on; if llmobs is not running, ``instrument(integrations=[])`` first. What each
+    ``opentelemetry-instrument`` entry point does (instrumentation/otel.py), so that they share one runtime."""
+    with _lock:
+        if _state is None:
+            instrument(integrations=[], **instrument_kwargs)
+        state = _state
+        if state is None or name in state.integrations:
+            return
+        state.removed.discard(name)
+        _install(state, name)
+
+
+def disable_integration(name: str) -> None:
+    """Turn one integration off (its patches are removed); the rest of llmobs keeps running."""
+    with _lock:
+        state = _state
+        if state is None:
+            return
+        state.removed.add(name)
+        integration = state.integrations.pop(name, None)
+        if integration is not None:
+            try:
+                integration.unpatch()
+            except Exception as exc:
+                report(f"uninstrument {name}", exc)
 
 
 def uninstrument() -> None:
@@ -222,20 +284,21 @@ def flush(timeout: float = 5.0) -> bool:
 
 def shutdown(timeout: float = 5.0) -> None:
     """Uninstrument, flush, and shut down the providers llmobs created; bounded by ``timeout`` seconds."""
-    deadline = time.monotonic() + max(timeout, 0.0)
-    flush(timeout)
+    # A margin for the bookkeeping around the waits, so that shutdown returns within ``timeout``.
+    deadline = time.monotonic() + max(timeout - 0.1, 0.0)
+    flush(timeout * 0.8)  # the rest of the budget: the providers' own shutdown, even with a dead endpoint
     uninstrument()
     for key in ("traces", "metrics", "logs"):
         provider = _owned.get(key)
         remaining = deadline - time.monotonic()
         if provider is None:
             continue
-        if remaining <= 0:
-            break
         if id(provider) in _shut_down:
             continue
         _shut_down.add(id(provider))
-        _bounded(provider.shutdown, remaining)
+        # Started even when flush() used the whole budget (a dead collector): it stops the exporters' retries
+        # and leaves nothing for the exit hook, which would otherwise wait EXIT_TIMEOUT_S more.
+        _bounded(provider.shutdown, max(remaining, 0.0))
 
 
 def _bounded(fn: Any, timeout: float) -> bool:
@@ -304,10 +367,16 @@ def _new_tracer_provider(config: Config) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    # No sampler passed: the SDK applies OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (head sampling).
     provider = TracerProvider(resource=_resource(config), shutdown_on_exit=False)
     _register_atexit()
-    for name in config.traces.exporters:
-        provider.add_span_processor(BatchSpanProcessor(_exporter("traces", name, config.traces)))
+    processors: list[Any] = [BatchSpanProcessor(_exporter("traces", n, config.traces)) for n in config.traces.exporters]
+    if config.tail_sampling is not None and processors:  # one buffer and one decision for every exporter
+        from ._tail_sampling import from_config
+
+        processors = [from_config(config.tail_sampling, processors)]
+    for processor in processors:
+        provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     _owned["traces"] = provider
     return provider

@@ -15,15 +15,21 @@ from collections.abc import Callable
 from typing import Any
 
 from .._safety import report
+from . import _coexist
 
 _MISSING = object()
 
 
 class Patcher:
-    """Applies wrapt function wrappers and restores the exact original attributes afterwards."""
+    """Applies wrapt function wrappers and restores the exact original attributes afterwards.
 
-    def __init__(self) -> None:
+    A method another instrumentation already wrapped is left to it (see ``_coexist``): ``foreign`` maps its
+    path to that instrumentation's module."""
+
+    def __init__(self, library: str = "") -> None:
         self._applied: list[tuple[Any, str, Any]] = []
+        self.library = library
+        self.foreign: dict[str, str] = {}
 
     def wrap(self, owner: Any, path: str, wrapper: Callable[..., Any]) -> bool:
         """Wrap ``owner.<path>`` (``path`` may be dotted: ``"Completions.create"``). Returns False, and
@@ -36,6 +42,11 @@ class Patcher:
             if not hasattr(parent, attr):
                 return False
             original = vars(parent).get(attr, _MISSING) if hasattr(parent, "__dict__") else _MISSING
+            owner = _coexist.foreign_wrapper(getattr(parent, attr) if original is _MISSING else original)
+            if owner is not None:
+                self.foreign[path] = owner
+                _coexist.warn_once(self.library or path, path, owner)
+                return False
             import wrapt
 
             wrapt.wrap_function_wrapper(parent, attr, wrapper)
@@ -67,10 +78,16 @@ class Integration:
     library: str = ""
 
     def __init__(self) -> None:
-        self.patcher = Patcher()
+        self.patcher = Patcher(self.name)
 
     def patch(self, module: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def competitor_hooks(self, module: Any) -> list[tuple[Any, str]]:
+        """(owner, attribute) points where another instrumentation of this library hooks in below the methods
+        llmobs wraps (OpenInference wraps the openai client's ``request``). If one is wrapped when llmobs
+        instruments, llmobs leaves the library alone; if one gets wrapped later, calls pass through."""
+        return []
 
     def unpatch(self) -> None:
         self.patcher.restore()

@@ -35,6 +35,7 @@ from opentelemetry.trace import NonRecordingSpan
 
 from .. import _recorder, _runtime
 from .. import semconv as sc
+from .._content import blob_descriptor
 from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, wrap_stream
@@ -183,8 +184,7 @@ def _block_part(block: Any) -> dict[str, Any] | None:
         modality = "image" if kind == "image" else "document"
         source_type = _get(source, "type")
         if source_type == "base64":
-            return {"type": "blob", "modality": modality, "mime_type": _get(source, "media_type"),
-                    "content": _get(source, "data")}
+            return blob_descriptor(modality, _get(source, "media_type"), _get(source, "data"))  # never the bytes
         if source_type == "url":
             return {"type": "uri", "modality": modality, "uri": _get(source, "url")}
         if source_type == "file":

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 from .. import _runtime
 from .. import semconv as sc
+from .._content import blob_descriptor
 from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, wrap_stream
@@ -334,10 +335,7 @@ def _part(p: Any) -> dict[str, Any]:
     blob = _get(p, "inline_data", "inlineData")
     if blob is not None:
         mime = _get(blob, "mime_type", "mimeType")
-        part = {"type": "blob", "modality": _modality(mime), "content": _get(blob, "data")}
-        if mime:
-            part["mime_type"] = mime
-        return part
+        return blob_descriptor(_modality(mime), mime, _get(blob, "data"))  # size and sha256, never the bytes
     file = _get(p, "file_data", "fileData")
     if file is None and not isinstance(p, dict) and isinstance(getattr(p, "uri", None), str):
         file = {"file_uri": p.uri, "mime_type": getattr(p, "mime_type", None)}  # a files.upload() File

@@ -30,7 +30,7 @@ from opentelemetry import trace
 
 from .. import _frameworks, _runtime
 from .. import semconv as sc
-from .._content import capture
+from .._content import blob_descriptor, url_part
 from .._manual import SpanHandle
 from .._model import LLMCall, Usage
 from .._safety import report
@@ -246,22 +246,16 @@ def _make_handler_class(base: type) -> type:
             try:
                 name = _run_name(serialized, kwargs, "retriever")
                 run = self._open(run_id, parent_run_id, name, sc.KIND_RETRIEVAL, {})
-                rt = _runtime.get()
-                if rt.capture and isinstance(query, str) and run.handle.span.is_recording():
-                    text = capture(query, rt.max_content_length)
-                    if text is not None:
-                        run.handle.span.set_attribute(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, text)
+                if isinstance(query, str):
+                    run.handle.set_content(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, query)  # only when capture is on
             except Exception as exc:
                 report("langchain.on_retriever_start", exc)
 
         def on_retriever_end(self, documents: Any, *, run_id: Any, **kwargs: Any) -> None:
             try:
                 run = self.runs.get(run_id)
-                rt = _runtime.get()
-                if isinstance(run, _SpanRun) and rt.capture and run.handle.span.is_recording():
-                    text = capture(_documents(documents), rt.max_content_length)
-                    if text is not None:
-                        run.handle.span.set_attribute(sc.GEN_AI_RETRIEVAL_DOCUMENTS, text)
+                if isinstance(run, _SpanRun) and _runtime.get().capture:
+                    run.handle.set_content(sc.GEN_AI_RETRIEVAL_DOCUMENTS, _documents(documents))
                 self._close(run_id)
             except Exception as exc:
                 report("langchain.on_retriever_end", exc)
@@ -515,7 +509,17 @@ def _block(block: Any) -> dict[str, Any]:
         if kind == "image_url":
             url = block.get("image_url")
             url = url.get("url") if isinstance(url, dict) else url
-            return {"type": "uri", "modality": "image", "uri": url}
+            if isinstance(url, str):
+                return url_part(url, "image")  # a data: URL becomes a descriptor, never its bytes
+        if kind in ("image", "audio", "video", "file"):  # LangChain's standard media blocks
+            modality = "document" if kind == "file" else kind
+            source = block.get("source_type")
+            data = block.get("base64") or (block.get("data") if source in (None, "base64") else None)
+            if data is not None:
+                return blob_descriptor(modality, block.get("mime_type"), data)
+            url = block.get("url") or (block.get("data") if source == "url" else None)
+            if isinstance(url, str):
+                return url_part(url, modality)
     return {"type": "generic", "content": block}
 
 

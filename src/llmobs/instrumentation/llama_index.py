@@ -28,7 +28,6 @@ from opentelemetry import context as otel_context
 
 from .. import _frameworks, _runtime
 from .. import semconv as sc
-from .._content import bounded, capture
 from .._frameworks import RunTable, attach, detach, enter_model, exit_model, provider_name, record_model_run
 from .._manual import SpanHandle
 from .._model import LLMCall, Usage
@@ -236,7 +235,7 @@ class _Tracer:
             if run is not None and rt.capture:
                 query = _query_text(_first_arg(bound_args))
                 if query is not None:
-                    run.handle.set_attribute(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, bounded(query, rt.max_content_length))
+                    run.handle.set_content(sc.GEN_AI_RETRIEVAL_QUERY_TEXT, query)
         elif rule in (SYNTH, RERANK):
             self._start_span(id_, f"{cls_name}.{method}", sc.KIND_TASK, rule, instance, bound_args, rt)
         elif rule == TOOL:
@@ -324,7 +323,7 @@ class _Tracer:
             output = _output_of(state.rule, result)
             if output is not None:
                 if state.rule == RETRIEVE:
-                    handle.set_attribute(sc.GEN_AI_RETRIEVAL_DOCUMENTS, output)
+                    handle.set_content(sc.GEN_AI_RETRIEVAL_DOCUMENTS, output)
                 else:
                     handle.set_output(output)
         handle.end()
@@ -642,7 +641,7 @@ def _output_of(rule: int, result: Any) -> Any:
             except Exception:
                 pass
             docs.append(doc)
-        return capture(docs, _rt().max_content_length)
+        return docs
     if rule == TOOL:
         content = getattr(result, "content", None)
         return content if content is not None else getattr(result, "raw_output", None)

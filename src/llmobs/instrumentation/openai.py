@@ -33,6 +33,7 @@ import wrapt
 
 from .. import _runtime
 from .. import semconv as sc
+from .._content import blob_descriptor, url_part
 from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, end_stream
@@ -340,14 +341,7 @@ def _arguments(raw: Any) -> Any:
 
 
 def _media_part(url: str, modality: str) -> dict[str, Any]:
-    if url.startswith("data:"):
-        header, _, data = url.partition(",")
-        mime = header[5:].split(";")[0] or None
-        part: dict[str, Any] = {"type": "blob", "modality": modality, "content": data}
-        if mime:
-            part["mime_type"] = mime
-        return part
-    return {"type": "uri", "modality": modality, "uri": url}
+    return url_part(url, modality)  # a data: URL becomes a descriptor (size, sha256), never its bytes
 
 
 def _content_parts(content: Any) -> list[dict[str, Any]]:
@@ -375,11 +369,8 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
                 parts.append({"type": "file", "modality": "image", "file_id": _get(item, "file_id")})
         elif kind == "input_audio":
             audio = _get(item, "input_audio")
-            part = {"type": "blob", "modality": "audio", "content": _get(audio, "data")}
             fmt = _get(audio, "format")
-            if fmt:
-                part["mime_type"] = f"audio/{fmt}"
-            parts.append(part)
+            parts.append(blob_descriptor("audio", f"audio/{fmt}" if fmt else None, _get(audio, "data")))
         elif kind in ("file", "input_file"):
             file = _get(item, "file") or item
             file_id = _get(file, "file_id")
@@ -888,6 +879,11 @@ def _stream_manager(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 class OpenAIIntegration(Integration):
     name = "openai"
     library = "openai"
+
+    def competitor_hooks(self, module: Any) -> list[tuple[Any, str]]:
+        # OpenInference's openai instrumentation wraps the clients' request method, below llmobs's wrappers.
+        return [(cls, "request") for cls in (getattr(module, "OpenAI", None), getattr(module, "AsyncOpenAI", None))
+                if isinstance(cls, type)]
 
     def patch(self, module: Any) -> None:
         _raw.find("openai")
