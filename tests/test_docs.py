@@ -43,5 +43,9 @@ def test_every_configuration_env_var_is_documented():
     doc = (ROOT / "docs" / "configuration.md").read_text()
     for name in (_config.ENV_INTEGRATIONS, _config.ENV_PRICES_FILE, _config.ENV_METRICS_LAYOUT,
                  _config.ENV_MAX_CONTENT_LENGTH, semconv.ENV_CAPTURE_MESSAGE_CONTENT, "OTEL_SDK_DISABLED",
-                 "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
+                 _config.ENV_REDACT, "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"):
+        assert name in doc, name
+    tail = [v for k, v in vars(_config).items() if k.startswith("ENV_TAIL_SAMPLING")]
+    assert len(tail) == 6
+    for name in (*tail, "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"):
         assert name in doc, name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
+import hashlib
 import inspect
 import json
 import time
@@ -736,8 +737,8 @@ def test_input_contents_in_every_shape(cap_content, server):
     assert content_of(rich, sc.GEN_AI_INPUT_MESSAGES) == [
         {"role": "user", "parts": [
             {"type": "text", "content": "What is in these?"},
-            {"type": "blob", "modality": "image", "content": base64.b64encode(b"\x89PNG").decode(),
-             "mime_type": "image/png"},
+            {"type": "blob", "modality": "image", "mime_type": "image/png", "size": 4,  # a descriptor, no bytes
+             "sha256": hashlib.sha256(b"\x89PNG").hexdigest()},
             {"type": "uri", "modality": "document", "uri": "gs://bucket/doc.pdf", "mime_type": "application/pdf"},
         ]},
         {"role": "model", "parts": [{"type": "tool_call", "name": "lookup", "arguments": {"q": "cat"}}]},

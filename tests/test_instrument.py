@@ -62,7 +62,7 @@ def test_integration_is_applied_when_its_library_is_imported_later():
 def test_disabled_by_env_and_by_argument(fake_integration, llmobs_capture, monkeypatch):
     from tests.support import fakellm
 
-    monkeypatch.setenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "fakellm")
+    monkeypatch.setenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "llmobs_fakellm")
     llmobs.instrument()
     assert "fakellm" not in llmobs.instrumented_integrations()  # openai may be patched: other tests import it
     assert not hasattr(fakellm.Client.complete, "__wrapped__")

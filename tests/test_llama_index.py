@@ -354,7 +354,10 @@ def test_workflow_steps_and_tool(cap_content):
 
 def test_function_agent_is_an_agent_with_tool_calls(cap):
     from llama_index.core.agent.workflow import FunctionAgent
-    from llama_index.core.llms.mock import MockFunctionCallingLLM
+    mock = pytest.importorskip("llama_index.core.llms.mock")
+    if not hasattr(mock, "MockFunctionCallingLLM"):  # a test double of newer llama-index-core releases
+        pytest.skip("this llama-index-core has no MockFunctionCallingLLM to drive a FunctionAgent offline")
+    MockFunctionCallingLLM = mock.MockFunctionCallingLLM
 
     def add(a: int, b: int) -> int:
         """Add two numbers."""

@@ -8,7 +8,9 @@ docstring ("scenario N").
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
+import hashlib
 import time
 
 import openai
@@ -138,7 +140,8 @@ def test_chat_input_tool_results_images_and_assistant_tool_calls(cap_content, se
     inp = json.loads(one_call(cap_content).attributes[sc.GEN_AI_INPUT_MESSAGES])
     assert inp[0]["parts"] == [
         {"type": "text", "content": "What is this?"},
-        {"type": "blob", "modality": "image", "content": "iVBORw0KGgo=", "mime_type": "image/png"},
+        {"type": "blob", "modality": "image", "mime_type": "image/png", "size": 8,  # a descriptor, no bytes
+         "sha256": hashlib.sha256(base64.b64decode("iVBORw0KGgo=")).hexdigest()},
         {"type": "uri", "modality": "image", "uri": "https://example.com/cat.png"},
     ]
     assert inp[1] == {"role": "assistant", "parts": [
