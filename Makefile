@@ -18,7 +18,7 @@ demo: $(BIN)/python
 	$(BIN)/llmobs demo
 
 # The second environment: openai 2.x, for the packages that pin it (see tests/requirements-openai2.txt).
-OPENAI2_TESTS := tests/test_llama_index.py tests/test_example_llamaindex.py tests/test_openai.py tests/test_langchain.py
+OPENAI2_TESTS := tests/test_llama_index.py tests/test_example_llamaindex.py tests/test_openai.py tests/test_langchain.py tests/test_coexistence.py
 
 test: $(BIN)/python $(VENV2)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -21,10 +21,13 @@ def tests_matrix(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-# Newest release of each supported major version of a provider SDK (the integration tests run on each).
-OPENAI_VERSIONS = ["openai>=2,<3", "openai>=3,<4"]
-ANTHROPIC_VERSIONS = ["anthropic>=1,<2", "anthropic>=2,<3"]
-GOOGLE_GENAI_VERSIONS = ["google-genai>=1,<2", "google-genai>=2,<3", "google-genai>=3,<4"]
+# The oldest supported release and the newest of each supported major version of each library: the
+# integration's tests run on each (the README's supported-libraries table states these ranges).
+OPENAI_VERSIONS = ["openai==2.0.*", "openai>=2,<3", "openai>=3,<4"]
+ANTHROPIC_VERSIONS = ["anthropic==1.0.*", "anthropic>=1,<2", "anthropic>=2,<3"]
+# google-genai before 1.75 fails most of the integration tests (older SDK internals): 1.75 is the oldest supported.
+GOOGLE_GENAI_VERSIONS = ["google-genai==1.75.*", "google-genai>=2,<3", "google-genai>=3,<4"]
+LLAMA_INDEX_VERSIONS = ["llama-index-core==0.14.5", "llama-index-core>=0.14,<0.15"]
 # The oldest and the newest supported LangChain 1.x (with the LangGraph and provider packages of the same line).
 LANGCHAIN_VERSIONS = [
     # langgraph-prebuilt releases after 1.0.1 import names that langgraph 1.0.x lacks: pin a set that works
@@ -38,7 +41,8 @@ LANGCHAIN_VERSIONS = [
 @nox.parametrize("openai", OPENAI_VERSIONS)
 def openai_versions(session: nox.Session, openai: str) -> None:
     """The openai integration's tests on the newest 2.x (built on httpx) and 3.x (built on httpx2)."""
-    session.install("-e", ".[test]", openai)
+    session.install("-e", ".[test]")
+    session.install(openai)  # after the test extra, whose framework packages may want a newer SDK
     session.run("python", "-c", "import openai; print('openai', openai.__version__)")
     session.run("pytest", "tests/test_openai.py", "tests/test_openai_wire.py", "tests/test_openai_cassettes.py",
                 *session.posargs)
@@ -48,7 +52,8 @@ def openai_versions(session: nox.Session, openai: str) -> None:
 @nox.parametrize("anthropic", ANTHROPIC_VERSIONS)
 def anthropic_versions(session: nox.Session, anthropic: str) -> None:
     """The anthropic integration's tests on the newest 1.x and 2.x."""
-    session.install("-e", ".[test]", anthropic)
+    session.install("-e", ".[test]")
+    session.install(anthropic)  # after the test extra, whose framework packages may want a newer SDK
     session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
     session.run("pytest", "tests/test_anthropic.py", *session.posargs)
 
@@ -57,7 +62,8 @@ def anthropic_versions(session: nox.Session, anthropic: str) -> None:
 @nox.parametrize("google_genai", GOOGLE_GENAI_VERSIONS)
 def google_genai_versions(session: nox.Session, google_genai: str) -> None:
     """The google_genai integration's tests on the newest 1.x, 2.x (built on httpx) and 3.x (built on httpx2)."""
-    session.install("-e", ".[test]", google_genai)
+    session.install("-e", ".[test]")
+    session.install(google_genai)  # after the test extra, whose framework packages may want a newer SDK
     session.run("python", "-c", "import google.genai as g; print('google-genai', g.__version__)")
     session.run("pytest", "tests/test_google_genai.py", *session.posargs)
 
@@ -69,6 +75,17 @@ def langchain_versions(session: nox.Session, langchain: str) -> None:
     session.install("-e", ".[test]", *langchain.split())
     session.run("python", "-c", "import langchain_core, langgraph; print('langchain-core', langchain_core.__version__)")
     session.run("pytest", "tests/test_langchain.py", "tests/test_example_langgraph.py", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("llama_index", LLAMA_INDEX_VERSIONS)
+def llama_index_versions(session: nox.Session, llama_index: str) -> None:
+    """The llama_index integration's tests on the oldest and newest llama-index-core 0.14 (openai 2.x, which
+    llama-index-llms-openai needs)."""
+    session.install("-e", ".[test]", "-r", "tests/requirements-openai2.txt")
+    session.install(llama_index, "llama-index-llms-openai", "llama-index-embeddings-openai", "openai<3")
+    session.run("python", "-c", "import llama_index.core as c; print('llama-index-core', c.__version__)")
+    session.run("pytest", "tests/test_llama_index.py", *session.posargs)
 
 
 @nox.session
