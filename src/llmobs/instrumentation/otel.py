@@ -67,12 +67,12 @@ class OpenAIInstrumentor(_LLMObsInstrumentor):
 
 class AnthropicInstrumentor(_LLMObsInstrumentor):
     integration = "anthropic"
-    requirement = "anthropic >= 0.40"
+    requirement = "anthropic >= 1.0"
 
 
 class GoogleGenAIInstrumentor(_LLMObsInstrumentor):
     integration = "google_genai"
-    requirement = "google-genai >= 1.0"
+    requirement = "google-genai >= 1.75"
 
 
 class LangChainInstrumentor(_LLMObsInstrumentor):
@@ -82,4 +82,4 @@ class LangChainInstrumentor(_LLMObsInstrumentor):
 
 class LlamaIndexInstrumentor(_LLMObsInstrumentor):
     integration = "llama_index"
-    requirement = "llama-index-core >= 0.14"
+    requirement = "llama-index-core >= 0.14.5"
