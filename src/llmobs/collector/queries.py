@@ -142,7 +142,8 @@ def list_traces(conn: sqlite3.Connection, filters: Filters, limit: int = 50, off
             "SELECT MIN(start_ns), MAX(end_ns), COUNT(*), "
             f"SUM(operation IN ({','.join('?' * len(LLM_OPERATIONS))})), "
             "SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), MAX(status_code = 2), "
-            "GROUP_CONCAT(DISTINCT service) FROM spans WHERE trace_id = ?",
+            "GROUP_CONCAT(DISTINCT service), GROUP_CONCAT(DISTINCT model), GROUP_CONCAT(DISTINCT user_id), "
+            "GROUP_CONCAT(DISTINCT session_id) FROM spans WHERE trace_id = ?",
             [*LLM_OPERATIONS, trace_id],
         ).fetchone()
         root = conn.execute(
@@ -155,6 +156,9 @@ def list_traces(conn: sqlite3.Connection, filters: Filters, limit: int = 50, off
             "start_ns": start, "duration_s": (end - start) / 1e9 if start and end else None, "spans": agg[2],
             "llm_calls": agg[3] or 0, "input_tokens": agg[4], "output_tokens": agg[5], "cost_usd": agg[6],
             "error": bool(agg[7]), "services": sorted((agg[8] or "").split(",")) if agg[8] else [],
+            "models": sorted(agg[9].split(",")) if agg[9] else [],
+            "users": sorted(agg[10].split(",")) if agg[10] else [],
+            "sessions": sorted(agg[11].split(",")) if agg[11] else [],
         })
     return out
 
@@ -331,5 +335,53 @@ def _exact_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[st
             "ttfc_p95_s": t95, "input_tokens": tin, "output_tokens": tout, "output_tokens_per_s": tps,
             "cost_usd": cost,
         })
+        out.append(item)
+    return out
+
+
+def timeseries(conn: sqlite3.Connection, filters: Filters, bucket_s: float) -> list[dict[str, Any]]:
+    """LLM calls per time bucket (``bucket_s`` seconds, aligned to the epoch) and model, oldest first: calls,
+    errors, tokens, cost. Aggregated in SQLite over the narrow ``llm_calls`` table (no text search there)."""
+    if filters.text:
+        raise ValueError("the time series takes no text search (q)")
+    if not bucket_s or bucket_s < 1:
+        raise ValueError("bucket must be at least 1s")
+    width = int(bucket_s * 1e9)
+    where, args = filters.where("llm_calls")
+    rows = conn.execute(
+        f"SELECT (start_ns / {width}) * {width} AS t, model, COUNT(*), SUM(err), SUM(input_tokens), "
+        f"SUM(output_tokens), SUM(cost_usd) FROM llm_calls WHERE {where} GROUP BY t, model ORDER BY t, model",
+        args,
+    ).fetchall()
+    return [{"start_ns": t, "model": model or None, "calls": n, "errors": errors or 0, "input_tokens": tin,
+             "output_tokens": tout, "cost_usd": cost} for t, model, n, errors, tin, tout, cost in rows]
+
+
+_USAGE = {"user": "user_id", "session": "session_id"}
+
+
+def usage(conn: sqlite3.Connection, filters: Filters, by: str = "user", limit: int = 50,
+          offset: int = 0) -> list[dict[str, Any]]:
+    """LLM calls per user or per session (``by``), most expensive first, one page: calls, errors, traces,
+    tokens, cost, first and last call; sessions also name their user. Aggregated in SQLite (``llm_calls``)."""
+    column = _USAGE.get(by)
+    if column is None:
+        raise ValueError(f"by takes user or session, not {by!r}")
+    if filters.text:
+        raise ValueError("usage takes no text search (q)")
+    where, args = filters.where("llm_calls")
+    rows = conn.execute(
+        f"SELECT {column}, COUNT(*), SUM(err), COUNT(DISTINCT trace_id), SUM(input_tokens), SUM(output_tokens), "
+        f"SUM(cost_usd), MIN(start_ns), MAX(start_ns), MAX(user_id) FROM llm_calls WHERE {where} "
+        f"GROUP BY {column} ORDER BY SUM(cost_usd) IS NULL, SUM(cost_usd) DESC, COUNT(*) DESC, {column} "
+        "LIMIT ? OFFSET ?", [*args, int(limit), int(offset)],
+    ).fetchall()
+    out = []
+    for key, n, errors, traces, tin, tout, cost, first, last, user in rows:
+        item: dict[str, Any] = {by: key, "calls": n, "errors": errors or 0, "traces": traces,
+                                "input_tokens": tin, "output_tokens": tout, "cost_usd": cost,
+                                "first_ns": first, "last_ns": last}
+        if by == "session":
+            item["user"] = user
         out.append(item)
     return out

@@ -6,7 +6,8 @@ as strings), optionally gzip/deflate; the reply uses the request's encoding. Sta
 (committed); 400 with a reason for malformed data; 401 without the bearer token when one is set; 404 / 405;
 411 without Content-Length; 413 past the body limit (after decompression); 415 for other content types; 503
 with ``Retry-After`` when the writer is overloaded. Query API: ``GET /api/traces``, ``/api/traces/<id>``,
-``/api/report``, ``/api/health``.
+``/api/report``, ``/api/timeseries``, ``/api/usage``, ``/api/health``. Web UI: ``GET /`` and ``/ui/...``
+(static files shipped in ``llmobs/collector/ui``; see docs/ui.md).
 
 gRPC (default 127.0.0.1:4317): the trace, metrics and logs ``Export`` services, 64 MiB receive limit;
 overload answers ``UNAVAILABLE`` (retryable, as OTLP specifies).
@@ -21,6 +22,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -193,12 +195,14 @@ class _Handler(BaseHTTPRequestHandler):
 
         self._reply(status, status_pb2.Status(code=status, message=message).SerializeToString(), _PROTOBUF, headers)
 
-    def _authorized(self) -> bool:
+    def _authorized(self, allow_cookie: bool = False) -> bool:
         token = self.server.collector.token
         if not token:
             return True
         if self.headers.get("Authorization", "") == f"Bearer {token}":
             return True
+        if allow_cookie and _cookie_token(self.headers.get("Cookie", "")) == token:
+            return True  # the web UI (GET only): set by ``/?token=...``, SameSite=Strict
         self._json(401, {"error": "missing or wrong bearer token"}, {"WWW-Authenticate": "Bearer"})
         return False
 
@@ -280,9 +284,12 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/v1/traces", "/v1/metrics", "/v1/logs"):
             self._json(405, {"error": "OTLP endpoints take POST"}, {"Allow": "POST"})
             return
-        if not self._authorized():
-            return
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if path in ("", "/ui") or path.startswith("/ui/"):
+            self._ui(path, params)
+            return
+        if not self._authorized(allow_cookie=True):
+            return
         store = self.server.collector.store
         conn = store.reader()
         if path != "/api/health":
@@ -310,10 +317,63 @@ class _Handler(BaseHTTPRequestHandler):
                     self._reply(200, report_csv(rows, group_by).encode(), "text/csv")
                 else:
                     self._json(200, {"group_by": list(group_by), "rows": rows})
+            elif path == "/api/timeseries":
+                self._json(200, {"bucket_s": queries.parse_duration(params.get("bucket", "1h")),
+                                 "rows": queries.timeseries(conn, queries.Filters.from_params(params),
+                                                            queries.parse_duration(params.get("bucket", "1h")))})
+            elif path == "/api/usage":
+                by = params.get("by", "user")
+                self._json(200, {"by": by, "rows": queries.usage(
+                    conn, queries.Filters.from_params(params), by, int(params.get("limit", 50)),
+                    int(params.get("offset", 0)))})
             else:
                 self._json(404, {"error": f"no such endpoint: {path}"})
         except ValueError as exc:
             self._json(400, {"error": str(exc)})
+
+    # --- web UI ----------------------------------------------------------------------------------------------
+    def _ui(self, path: str, params: dict[str, str]) -> None:
+        """The UI's static files. ``/?token=...`` (a collector with a token) checks the token and keeps it in
+        an HttpOnly, SameSite=Strict cookie that the UI's API calls then carry."""
+        token = self.server.collector.token
+        if token and params.get("token") == token and path == "":
+            cookie = f"{_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+            self._reply(303, b"", "text/plain", {"Location": "/", "Set-Cookie": cookie})
+            return
+        if not self._authorized(allow_cookie=True):
+            return
+        name = "index.html" if path in ("", "/ui") else path[len("/ui/"):]
+        found = _ui_file(name)
+        if found is None:
+            self._json(404, {"error": f"no such file: {path}"})
+            return
+        body, content_type = found
+        self._reply(200, body, content_type, {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                                              "Content-Security-Policy": _CSP})
+
+
+_COOKIE = "llmobs_token"
+_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'"
+_UI_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+             ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png"}
+_UI_DIR = Path(__file__).resolve().parent / "ui"
+
+
+def _cookie_token(header: str) -> str | None:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == _COOKIE:
+            return value
+    return None
+
+
+def _ui_file(name: str) -> tuple[bytes, str] | None:
+    """A file of the UI directory (nothing outside it), with its content type."""
+    target = (_UI_DIR / name).resolve()
+    content_type = _UI_TYPES.get(target.suffix)
+    if content_type is None or _UI_DIR not in target.parents or not target.is_file():
+        return None
+    return target.read_bytes(), content_type
 
 
 def _grpc_server(collector: Collector, host: str, port: int) -> tuple[Any, int]:
