@@ -7,7 +7,7 @@ VENV ?= .venv
 VENV2 ?= .venv-openai2
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv lint typecheck bench
+.PHONY: demo test venv lint typecheck bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,16 @@ demo: $(BIN)/python
 # The second environment: openai 2.x, for the packages that pin it (see tests/requirements-openai2.txt).
 OPENAI2_TESTS := tests/test_llama_index.py tests/test_example_llamaindex.py tests/test_openai.py tests/test_langchain.py tests/test_coexistence.py
 
-test: $(BIN)/python $(VENV2)/bin/python
+test: $(BIN)/python $(VENV2)/bin/python chromium
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pytest
 	$(VENV2)/bin/python -m pip install --quiet -e '.[test]' -r tests/requirements-openai2.txt
 	$(VENV2)/bin/python -m pytest $(OPENAI2_TESTS)
+
+# The UI tests drive Debian's Chromium (never a downloaded browser); installed once, as root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 $(VENV2)/bin/python:
 	$(PYTHON) -m venv $(VENV2)
