@@ -26,7 +26,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import _recorder
-from . import semconv as sc
 from ._model import LLMCall
 from ._recorder import ModelScope, _model_scope
 from ._safety import report
@@ -108,6 +107,7 @@ def enter_model(owner: Any) -> tuple[ModelScope, Any]:
     """Open the scope of a model run. A run started while a sibling's scope (same ``owner``: the parent run)
     is still open joins it: a framework that starts several prompts' runs before running any of them (one
     ``generate`` over a batch) gets one shared count. Returns (scope, token or None)."""
+    _recorder.scopes_used = True
     current = _model_scope.get()
     if current is not None and current.members > 0 and owner is not None and current.owner == owner:
         current.members += 1
@@ -145,14 +145,6 @@ def record_model_run(call: LLMCall, scope: ModelScope, parent: Any, start_ns: in
     else:
         _recorder.finish(call)
 
-
-# Finish reasons as frameworks pass them on from the providers (OpenAI, Anthropic, Gemini names) -> semconv.
-FINISH_REASONS = {
-    "stop": sc.FINISH_STOP, "end_turn": sc.FINISH_STOP, "stop_sequence": sc.FINISH_STOP, "STOP": sc.FINISH_STOP,
-    "length": sc.FINISH_LENGTH, "max_tokens": sc.FINISH_LENGTH, "MAX_TOKENS": sc.FINISH_LENGTH,
-    "tool_calls": sc.FINISH_TOOL_CALL, "function_call": sc.FINISH_TOOL_CALL, "tool_use": sc.FINISH_TOOL_CALL,
-    "content_filter": sc.FINISH_CONTENT_FILTER, "SAFETY": sc.FINISH_CONTENT_FILTER,
-}
 
 # Framework provider labels (LangChain's ``ls_provider``, LlamaIndex class names) -> gen_ai.provider.name.
 _PROVIDERS = {

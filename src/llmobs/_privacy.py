@@ -80,6 +80,7 @@ class capture_content:  # lower case: used like a function, ``with llmobs.captur
         return self._mode
 
     def __enter__(self) -> capture_content:
+        _runtime.override_used = True
         self._tokens.append(_runtime.capture_override.set(self._mode))
         return self
 

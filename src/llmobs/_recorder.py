@@ -55,6 +55,16 @@ class ModelScope:
 
 
 _model_scope: contextvars.ContextVar[ModelScope | None] = contextvars.ContextVar("llmobs_model_scope", default=None)
+# Set by the first framework model run (``_frameworks.enter_model``): until then no scope can be current, and
+# calls skip the context-variable lookup of ``_claim``.
+scopes_used = False
+
+
+def _claim() -> None:
+    """Count the LLM call being recorded (or passed through) against the framework model run in progress."""
+    scope = _model_scope.get()
+    if scope is not None:
+        scope.claimed += 1
 _KIND_BY_OP = {sc.OP_EMBEDDINGS: sc.KIND_EMBEDDING, sc.OP_RETRIEVAL: sc.KIND_RETRIEVAL}
 _PRIMITIVES = frozenset({str, int, float, bool})
 
@@ -181,10 +191,8 @@ def start(call: LLMCall, context: Any = None, start_ns: int | None = None, t0: f
     try:
         rt = _runtime._current or _runtime.get()
         model = call.model
-        if claim:
-            scope = _model_scope.get()
-            if scope is not None:
-                scope.claimed += 1
+        if claim and scopes_used:
+            _claim()
         call._ctx_attrs = _context_attrs.get()
         call._start_ns = _time_ns() if start_ns is None else start_ns
         call._t0 = _perf() if t0 is None else t0
@@ -423,9 +431,8 @@ def _deferred_to_other() -> bool:
     it still claims a framework model run in progress, which that instrumentation's span stands for."""
     if not _coexist.defer():
         return False
-    scope = _model_scope.get()
-    if scope is not None:
-        scope.claimed += 1
+    if scopes_used:
+        _claim()
     return True
 
 

@@ -19,6 +19,9 @@ from .version import __version__
 # ``llmobs.capture_content(mode)``: a capture mode that replaces the runtime's own in this context (None: none).
 capture_override: contextvars.ContextVar[str | None] = contextvars.ContextVar("llmobs_capture_content", default=None)
 _override_get = capture_override.get
+# Set once ``capture_content()`` is first entered: until then no context can hold an override, and the capture
+# checks on every call read the runtime's mode without a context-variable lookup.
+override_used = False
 _NO_CONTENT = sc.CAPTURE_NO_CONTENT
 _ON_SPAN = (sc.CAPTURE_SPAN_ONLY, sc.CAPTURE_SPAN_AND_EVENT)
 _IN_EVENT = (sc.CAPTURE_EVENT_ONLY, sc.CAPTURE_SPAN_AND_EVENT)
@@ -60,11 +63,15 @@ class Runtime:
 
     @property
     def capture_mode(self) -> str:
+        if not override_used:
+            return self._mode
         override = _override_get()
         return self._mode if override is None else override
 
     @property
     def capture(self) -> bool:
+        if not override_used:
+            return self._capture
         override = _override_get()
         return self._capture if override is None else override != _NO_CONTENT
 

@@ -40,6 +40,7 @@ from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, wrap_stream
 from . import Integration
+from ._finish import ANTHROPIC as _FINISH
 from ._stainless import RawResponses, capturing, optional_import
 from ._wrappers import ClientInfoCache, method_wrappers
 
@@ -107,15 +108,6 @@ def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 # --- response ---------------------------------------------------------------------------------------------------
 
-_FINISH = {
-    "end_turn": sc.FINISH_STOP,
-    "stop_sequence": sc.FINISH_STOP,
-    "pause_turn": sc.FINISH_STOP,
-    "max_tokens": sc.FINISH_LENGTH,
-    "model_context_window_exceeded": sc.FINISH_LENGTH,
-    "tool_use": sc.FINISH_TOOL_CALL,
-    "refusal": sc.FINISH_CONTENT_FILTER,
-}
 
 
 def _finish_reason(reason: Any) -> str:

@@ -45,6 +45,7 @@ from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, wrap_stream
 from . import Integration
+from ._finish import GEMINI as _FINISH
 from ._wrappers import ClientInfoCache, method_wrappers
 
 INTEGRATION = "google_genai"
@@ -223,28 +224,6 @@ def _usage(u: Any) -> Usage | None:
     return None if usage.is_empty() else usage
 
 
-_FINISH = {
-    "STOP": sc.FINISH_STOP,
-    "MAX_TOKENS": sc.FINISH_LENGTH,
-    "SAFETY": sc.FINISH_CONTENT_FILTER,
-    "RECITATION": sc.FINISH_CONTENT_FILTER,
-    "BLOCKLIST": sc.FINISH_CONTENT_FILTER,
-    "PROHIBITED_CONTENT": sc.FINISH_CONTENT_FILTER,
-    "SPII": sc.FINISH_CONTENT_FILTER,
-    "IMAGE_SAFETY": sc.FINISH_CONTENT_FILTER,
-    "IMAGE_PROHIBITED_CONTENT": sc.FINISH_CONTENT_FILTER,
-    "IMAGE_RECITATION": sc.FINISH_CONTENT_FILTER,
-    "MODEL_ARMOR": sc.FINISH_CONTENT_FILTER,
-    "FINISH_REASON_UNSPECIFIED": sc.FINISH_ERROR,
-    "OTHER": sc.FINISH_ERROR,
-    "MALFORMED_FUNCTION_CALL": sc.FINISH_ERROR,
-    "UNEXPECTED_TOOL_CALL": sc.FINISH_ERROR,
-    "TOO_MANY_TOOL_CALLS": sc.FINISH_ERROR,
-    "MISSING_THOUGHT_SIGNATURE": sc.FINISH_ERROR,
-    "MALFORMED_RESPONSE": sc.FINISH_ERROR,
-    "IMAGE_OTHER": sc.FINISH_ERROR,
-    "NO_IMAGE": sc.FINISH_ERROR,
-}
 
 
 def _finish_reason(reason: Any, tool_call: bool) -> str:

@@ -34,7 +34,7 @@ from .._content import blob_descriptor, url_part
 from .._manual import SpanHandle
 from .._model import LLMCall, Usage
 from .._safety import report
-from . import Integration
+from . import Integration, _finish
 
 _perf = time.perf_counter
 _time_ns = time.time_ns
@@ -391,7 +391,7 @@ def _read_response(call: LLMCall, response: Any, generations: list[Any], message
         reason = (meta.get("finish_reason") or meta.get("stop_reason") or info.get("finish_reason")
                   or info.get("stop_reason"))
         if isinstance(reason, str):
-            reasons.append(_frameworks.FINISH_REASONS.get(reason, reason))
+            reasons.append(_finish.ANY.get(reason, reason))
         elif getattr(message, "tool_calls", None):
             reasons.append(sc.FINISH_TOOL_CALL)
     if reasons:

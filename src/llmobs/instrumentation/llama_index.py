@@ -22,6 +22,7 @@ import inspect
 import sys
 import time
 import weakref
+from types import SimpleNamespace
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -33,7 +34,9 @@ from .._manual import SpanHandle
 from .._model import LLMCall, Usage
 from .._recorder import _model_scope
 from .._safety import report
-from . import Integration
+from . import Integration, _finish
+from . import anthropic as _anthropic
+from . import openai as _openai
 
 INTEGRATION = "llama_index"
 
@@ -507,10 +510,6 @@ def _get(obj: Any, key: str) -> Any:
     return getattr(obj, key, None)
 
 
-def _int(value: Any) -> int | None:
-    return value if type(value) is int else None
-
-
 def _read_response(call: LLMCall, response: Any) -> None:
     """Usage, response id and model, finish reasons from a ChatResponse/CompletionResponse's ``raw``."""
     raw = getattr(response, "raw", None)
@@ -528,11 +527,11 @@ def _read_response(call: LLMCall, response: Any) -> None:
             for choice in choices:
                 reason = _get(choice, "finish_reason")
                 if isinstance(reason, str):
-                    reasons.append(_frameworks.FINISH_REASONS.get(reason, reason))
+                    reasons.append(_finish.ANY.get(reason, reason))
         else:
             reason = _get(raw, "stop_reason")
             if isinstance(reason, str):
-                reasons.append(_frameworks.FINISH_REASONS.get(reason, reason))
+                reasons.append(_finish.ANY.get(reason, reason))
         if reasons:
             call.finish_reasons = reasons
     if call.usage is None:
@@ -544,27 +543,22 @@ def _read_response(call: LLMCall, response: Any) -> None:
 
 
 def _usage(u: Any) -> Usage | None:
+    """Usage from ``raw`` (an SDK object or a dict) or ``additional_kwargs``, read by the provider integration
+    whose shape it has, with that integration's rules (cached tokens, reasoning, provider variants)."""
     if u is None:
         return None
-    inp = _int(_get(u, "prompt_tokens"))
-    out = _int(_get(u, "completion_tokens"))
-    if inp is not None or out is not None:  # OpenAI chat completions shape
-        usage = Usage(inp, out)
-        usage.cache_read_input_tokens = _int(_get(_get(u, "prompt_tokens_details"), "cached_tokens"))
-        usage.reasoning_output_tokens = _int(_get(_get(u, "completion_tokens_details"), "reasoning_tokens"))
-        return usage
-    inp = _int(_get(u, "input_tokens"))
-    out = _int(_get(u, "output_tokens"))
-    if inp is None and out is None:
-        return None
-    read = _int(_get(u, "cache_read_input_tokens"))
-    write = _int(_get(u, "cache_creation_input_tokens"))
-    if read is not None or write is not None:  # Anthropic: input_tokens excludes the cache
-        return Usage(None if inp is None else inp + (read or 0) + (write or 0), out, read, write)
-    usage = Usage(inp, out)  # OpenAI Responses shape
-    usage.cache_read_input_tokens = _int(_get(_get(u, "input_tokens_details"), "cached_tokens"))
-    usage.reasoning_output_tokens = _int(_get(_get(u, "output_tokens_details"), "reasoning_tokens"))
-    return usage
+    if isinstance(u, dict):
+        u = _namespace(u)
+    if getattr(u, "prompt_tokens", None) is not None or getattr(u, "completion_tokens", None) is not None:
+        return _openai._chat_usage(u)  # Chat Completions shape
+    if (getattr(u, "cache_read_input_tokens", None) is not None
+            or getattr(u, "cache_creation_input_tokens", None) is not None):
+        return _anthropic._message_usage(u)  # Anthropic: input_tokens excludes the cache
+    return _openai._responses_usage(u)  # input_tokens / output_tokens (OpenAI Responses and alike)
+
+
+def _namespace(data: dict[str, Any]) -> Any:
+    return SimpleNamespace(**{k: _namespace(v) if isinstance(v, dict) else v for k, v in data.items()})
 
 
 # --- content (only ever called with capture on) ----------------------------------------------------------------

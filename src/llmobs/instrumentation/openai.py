@@ -38,6 +38,7 @@ from .._model import LLMCall, Usage
 from .._safety import report
 from .._streams import StreamAccumulator, ToolCallAssembler, end_stream
 from . import Integration
+from ._finish import OPENAI as _FINISH
 from ._stainless import RawResponses, capturing, optional_import
 from ._wrappers import ClientInfoCache, method_wrappers
 
@@ -308,13 +309,6 @@ def _responses_usage(u: Any) -> Usage | None:
     return None if usage.is_empty() else usage
 
 
-_FINISH = {
-    "stop": sc.FINISH_STOP,
-    "length": sc.FINISH_LENGTH,
-    "tool_calls": sc.FINISH_TOOL_CALL,
-    "function_call": sc.FINISH_TOOL_CALL,
-    "content_filter": sc.FINISH_CONTENT_FILTER,
-}
 
 
 def _finish_reason(reason: Any) -> str:
