@@ -20,15 +20,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import _recorder
-from ._model import LLMCall
+from ._model import LLMCall, Usage
 from ._recorder import ModelScope, _model_scope
 from ._safety import report
+from .instrumentation import anthropic as _anthropic
+from .instrumentation import openai as _openai
 
 _perf = time.perf_counter
 _time_ns = time.time_ns
@@ -131,15 +134,24 @@ def exit_model(scope: ModelScope, token: Any) -> bool:
     return False
 
 
+_CURRENT: Any = object()
+
+
 def record_model_run(call: LLMCall, scope: ModelScope, parent: Any, start_ns: int, t0: float,
-                     error: BaseException | None = None) -> None:
+                     error: BaseException | None = None, claims: ModelScope | None = _CURRENT) -> None:
     """Record a framework's model run as its LLM span, back-dated to when the run started, ending now.
 
-    Call after ``exit_model``. The span claims the enclosing model run, if any (a custom model that wraps
-    another model is then recorded once, by the inner one), but never its own scope."""
-    span = _recorder.start(call, parent, start_ns=start_ns, t0=t0, claim=_model_scope.get() is not scope)
+    Call after ``exit_model``. The span claims the enclosing model run (a custom model that wraps another
+    model is then recorded once, by the inner one), never its own scope: ``claims`` is that enclosing run,
+    by default the scope current here; a framework that knows which it is (or that none is) passes it."""
+    if claims is _CURRENT:
+        current = _model_scope.get()
+        claims = current if current is not scope else None
+    span = _recorder.start(call, parent, start_ns=start_ns, t0=t0, claim=False)
     if span is None:
         return
+    if claims is not None:
+        claims.claimed += 1
     if error is not None:
         _recorder.fail(call, error)
     else:
@@ -193,3 +205,22 @@ def provider_name(label: Any, default: str = "unknown") -> str:
         return default
     key = label.lower()
     return _PROVIDERS.get(key) or _PROVIDERS.get(key.replace("-", "_")) or key
+
+
+def usage_of(u: Any) -> Usage | None:
+    """Usage a framework passes on from the provider (an SDK object or a dict), read by the provider
+    integration whose shape it has, with that integration's rules (cached tokens, reasoning, variants)."""
+    if u is None:
+        return None
+    if isinstance(u, dict):
+        u = _namespace(u)
+    if getattr(u, "prompt_tokens", None) is not None or getattr(u, "completion_tokens", None) is not None:
+        return _openai._chat_usage(u)  # Chat Completions shape
+    if (getattr(u, "cache_read_input_tokens", None) is not None
+            or getattr(u, "cache_creation_input_tokens", None) is not None):
+        return _anthropic._message_usage(u)  # Anthropic: input_tokens excludes the cache
+    return _openai._responses_usage(u)  # input_tokens / output_tokens (OpenAI Responses and alike)
+
+
+def _namespace(data: dict[str, Any]) -> Any:
+    return SimpleNamespace(**{k: _namespace(v) if isinstance(v, dict) else v for k, v in data.items()})

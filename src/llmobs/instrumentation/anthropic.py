@@ -109,7 +109,6 @@ def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
 # --- response ---------------------------------------------------------------------------------------------------
 
 
-
 def _finish_reason(reason: Any) -> str:
     if not reason:
         return sc.FINISH_ERROR

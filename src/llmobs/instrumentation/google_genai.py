@@ -55,7 +55,6 @@ PROVIDER_VERTEX = "gcp.vertex_ai"
 # --- provider and server --------------------------------------------------------------------------------------
 
 
-
 def _host_port(url: Any) -> tuple[str | None, int | None]:
     if not isinstance(url, str) or not url:
         return None, None
@@ -222,8 +221,6 @@ def _usage(u: Any) -> Usage | None:
     usage.cache_read_input_tokens = _int(getattr(u, "cached_content_token_count", None))
     usage.reasoning_output_tokens = thoughts
     return None if usage.is_empty() else usage
-
-
 
 
 def _finish_reason(reason: Any, tool_call: bool) -> str:

@@ -399,7 +399,7 @@ def _read_response(call: LLMCall, response: Any, generations: list[Any], message
     output = getattr(response, "llm_output", None)
     if isinstance(output, dict):
         if usage is None:
-            usage = _token_usage(output.get("token_usage") or output.get("usage"))
+            usage = _frameworks.usage_of(output.get("token_usage") or output.get("usage"))
         if call.response_model is None and isinstance(output.get("model_name"), str):
             call.response_model = output["model_name"]
     call.usage = usage
@@ -417,17 +417,6 @@ def _usage_metadata(data: Any) -> Usage | None:
     details = data.get("output_token_details")
     if isinstance(details, dict):
         usage.reasoning_output_tokens = _int(details.get("reasoning"))
-    return None if usage.is_empty() else usage
-
-
-def _token_usage(data: Any) -> Usage | None:
-    """``llm_output["token_usage"]`` of LLMs that report it the OpenAI way (or Anthropic's)."""
-    if not isinstance(data, dict):
-        return None
-    usage = Usage(
-        _int(data.get("prompt_tokens", data.get("input_tokens"))),
-        _int(data.get("completion_tokens", data.get("output_tokens"))),
-    )
     return None if usage.is_empty() else usage
 
 

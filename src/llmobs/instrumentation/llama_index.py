@@ -22,21 +22,27 @@ import inspect
 import sys
 import time
 import weakref
-from types import SimpleNamespace
 from typing import Any
 
 from opentelemetry import context as otel_context
 
 from .. import _frameworks, _runtime
 from .. import semconv as sc
-from .._frameworks import RunTable, attach, detach, enter_model, exit_model, provider_name, record_model_run
+from .._frameworks import (
+    RunTable,
+    attach,
+    detach,
+    enter_model,
+    exit_model,
+    provider_name,
+    record_model_run,
+    usage_of,
+)
 from .._manual import SpanHandle
-from .._model import LLMCall, Usage
+from .._model import LLMCall
 from .._recorder import _model_scope
 from .._safety import report
 from . import Integration, _finish
-from . import anthropic as _anthropic
-from . import openai as _openai
 
 INTEGRATION = "llama_index"
 
@@ -399,11 +405,8 @@ class _Tracer:
         # The span claims the model run it ran inside, if that one is still open, and nothing else: not a
         # stream's scope left current in this context, nor whatever is current where a stream was collected.
         outer = state.outer
-        current = _model_scope.set(outer if outer is not None and outer.members > 0 else state.scope)
-        try:
-            record_model_run(call, state.scope, state.parent, state.start_ns, state.t0, exc)
-        finally:
-            _model_scope.reset(current)
+        record_model_run(call, state.scope, state.parent, state.start_ns, state.t0, exc,
+                         claims=outer if outer is not None and outer.members > 0 else None)
 
     def _evict(self, state: Any) -> None:
         if type(state) is _Model:
@@ -520,7 +523,7 @@ def _read_response(call: LLMCall, response: Any) -> None:
         model = _get(raw, "model")
         if isinstance(model, str):
             call.response_model = model
-        call.usage = _usage(_get(raw, "usage"))
+        call.usage = usage_of(_get(raw, "usage"))
         reasons: list[str] = []
         choices = _get(raw, "choices")
         if isinstance(choices, (list, tuple)):
@@ -537,28 +540,9 @@ def _read_response(call: LLMCall, response: Any) -> None:
     if call.usage is None:
         extra = getattr(response, "additional_kwargs", None)
         if isinstance(extra, dict):
-            usage = _usage(extra)
+            usage = usage_of(extra)
             if usage is not None:
                 call.usage = usage
-
-
-def _usage(u: Any) -> Usage | None:
-    """Usage from ``raw`` (an SDK object or a dict) or ``additional_kwargs``, read by the provider integration
-    whose shape it has, with that integration's rules (cached tokens, reasoning, provider variants)."""
-    if u is None:
-        return None
-    if isinstance(u, dict):
-        u = _namespace(u)
-    if getattr(u, "prompt_tokens", None) is not None or getattr(u, "completion_tokens", None) is not None:
-        return _openai._chat_usage(u)  # Chat Completions shape
-    if (getattr(u, "cache_read_input_tokens", None) is not None
-            or getattr(u, "cache_creation_input_tokens", None) is not None):
-        return _anthropic._message_usage(u)  # Anthropic: input_tokens excludes the cache
-    return _openai._responses_usage(u)  # input_tokens / output_tokens (OpenAI Responses and alike)
-
-
-def _namespace(data: dict[str, Any]) -> Any:
-    return SimpleNamespace(**{k: _namespace(v) if isinstance(v, dict) else v for k, v in data.items()})
 
 
 # --- content (only ever called with capture on) ----------------------------------------------------------------

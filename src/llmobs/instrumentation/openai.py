@@ -83,7 +83,6 @@ _AZURE_CLASSES = frozenset({"AzureOpenAI", "AsyncAzureOpenAI"})
 _OPENAI_FAMILY = frozenset({"openai", "azure.ai.openai"})
 
 
-
 def _is_local(host: str) -> bool:
     if host in ("localhost", "host.docker.internal") or host.endswith((".local", ".localhost", ".internal")):
         return True
@@ -307,8 +306,6 @@ def _responses_usage(u: Any) -> Usage | None:
     if out_details is not None:
         usage.reasoning_output_tokens = _int(getattr(out_details, "reasoning_tokens", None))
     return None if usage.is_empty() else usage
-
-
 
 
 def _finish_reason(reason: Any) -> str:
