@@ -37,55 +37,59 @@ LANGCHAIN_VERSIONS = [
 ]
 
 
+def _tests_on(session: nox.Session, pins: list[str], distribution: str, tests: list[str], *,
+              extra_requirements: tuple[str, ...] = (), with_extra: bool = False) -> None:
+    """Install llmobs's test extra and then ``pins`` (after it, since the extra's framework packages may want
+    a newer SDK than an old pin; ``with_extra`` resolves them together instead), print the installed version
+    of ``distribution``, and run ``tests``."""
+    if with_extra:
+        session.install("-e", ".[test]", *extra_requirements, *pins)
+    else:
+        session.install("-e", ".[test]", *extra_requirements)
+        session.install(*pins)
+    session.run("python", "-c", f"import importlib.metadata as m; print({distribution!r}, m.version({distribution!r}))")
+    session.run("pytest", *tests, *session.posargs)
+
+
 @nox.session
 @nox.parametrize("openai", OPENAI_VERSIONS)
 def openai_versions(session: nox.Session, openai: str) -> None:
-    """The openai integration's tests on the newest 2.x (built on httpx) and 3.x (built on httpx2)."""
-    session.install("-e", ".[test]")
-    session.install(openai)  # after the test extra, whose framework packages may want a newer SDK
-    session.run("python", "-c", "import openai; print('openai', openai.__version__)")
-    session.run("pytest", "tests/test_openai.py", "tests/test_openai_wire.py", "tests/test_openai_cassettes.py",
-                *session.posargs)
+    """The openai integration's tests on openai 2.0, the newest 2.x (httpx) and the newest 3.x (httpx2)."""
+    _tests_on(session, [openai], "openai",
+              ["tests/test_openai.py", "tests/test_openai_wire.py", "tests/test_openai_cassettes.py"])
 
 
 @nox.session
 @nox.parametrize("anthropic", ANTHROPIC_VERSIONS)
 def anthropic_versions(session: nox.Session, anthropic: str) -> None:
-    """The anthropic integration's tests on the newest 1.x and 2.x."""
-    session.install("-e", ".[test]")
-    session.install(anthropic)  # after the test extra, whose framework packages may want a newer SDK
-    session.run("python", "-c", "import anthropic; print('anthropic', anthropic.__version__)")
-    session.run("pytest", "tests/test_anthropic.py", *session.posargs)
+    """The anthropic integration's tests on anthropic 1.0, the newest 1.x and the newest 2.x."""
+    _tests_on(session, [anthropic], "anthropic", ["tests/test_anthropic.py"])
 
 
 @nox.session
 @nox.parametrize("google_genai", GOOGLE_GENAI_VERSIONS)
 def google_genai_versions(session: nox.Session, google_genai: str) -> None:
-    """The google_genai integration's tests on the newest 1.x, 2.x (built on httpx) and 3.x (built on httpx2)."""
-    session.install("-e", ".[test]")
-    session.install(google_genai)  # after the test extra, whose framework packages may want a newer SDK
-    session.run("python", "-c", "import google.genai as g; print('google-genai', g.__version__)")
-    session.run("pytest", "tests/test_google_genai.py", *session.posargs)
+    """The google_genai integration's tests on google-genai 1.75, the newest 2.x and the newest 3.x."""
+    _tests_on(session, [google_genai], "google-genai", ["tests/test_google_genai.py"])
 
 
 @nox.session
 @nox.parametrize("langchain", LANGCHAIN_VERSIONS)
 def langchain_versions(session: nox.Session, langchain: str) -> None:
-    """The langchain integration's tests on the oldest and newest langchain-core 1.x."""
-    session.install("-e", ".[test]", *langchain.split())
-    session.run("python", "-c", "import langchain_core, langgraph; print('langchain-core', langchain_core.__version__)")
-    session.run("pytest", "tests/test_langchain.py", "tests/test_example_langgraph.py", *session.posargs)
+    """The langchain integration's tests on the oldest and newest langchain-core 1.x (the LangGraph packages
+    resolved together with the test extra: their releases must match each other)."""
+    _tests_on(session, langchain.split(), "langchain-core",
+              ["tests/test_langchain.py", "tests/test_example_langgraph.py"], with_extra=True)
 
 
 @nox.session
 @nox.parametrize("llama_index", LLAMA_INDEX_VERSIONS)
 def llama_index_versions(session: nox.Session, llama_index: str) -> None:
-    """The llama_index integration's tests on the oldest and newest llama-index-core 0.14 (openai 2.x, which
+    """The llama_index integration's tests on llama-index-core 0.14.5 and the newest 0.14 (openai 2.x, which
     llama-index-llms-openai needs)."""
-    session.install("-e", ".[test]", "-r", "tests/requirements-openai2.txt")
-    session.install(llama_index, "llama-index-llms-openai", "llama-index-embeddings-openai", "openai<3")
-    session.run("python", "-c", "import llama_index.core as c; print('llama-index-core', c.__version__)")
-    session.run("pytest", "tests/test_llama_index.py", *session.posargs)
+    _tests_on(session, [llama_index, "llama-index-llms-openai", "llama-index-embeddings-openai", "openai<3"],
+              "llama-index-core", ["tests/test_llama_index.py"],
+              extra_requirements=("-r", "tests/requirements-openai2.txt"))
 
 
 @nox.session
