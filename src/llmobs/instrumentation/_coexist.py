@@ -25,6 +25,8 @@ import logging
 import sys
 from typing import Any
 
+from opentelemetry.trace import get_current_span
+
 from .. import semconv as sc
 from .._safety import report
 
@@ -128,9 +130,7 @@ def defer() -> bool:
     try:
         if _inner_hooks and hooked(_inner_hooks):
             return True
-        from opentelemetry import trace
-
-        span = trace.get_current_span()
+        span = get_current_span()
         if not span.is_recording():
             return False
         scope = getattr(span, "instrumentation_scope", None)
