@@ -47,16 +47,18 @@ def _kv(key: str, value: object) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(double_value=float(value)))  # type: ignore[arg-type]
 
 
-def batch(seed: int, size: int = 512) -> bytes:
+def batch(seed: int, size: int = 512, spread_s: float = 0) -> bytes:
+    """``size`` LLM spans ending now, or at random times over the last ``spread_s`` seconds."""
     rnd = random.Random(seed)
     now = time.time_ns()
     spans = []
     for _i in range(size):
         model = MODELS[rnd.randrange(len(MODELS))]
         dur = int(rnd.lognormvariate(-0.5, 0.6) * 1e9)
+        end = now - int(rnd.random() * spread_s * 1e9) if spread_s else now
         spans.append(Span(
             trace_id=rnd.randbytes(16), span_id=rnd.randbytes(8), parent_span_id=rnd.randbytes(8),
-            name=f"chat {model}", kind=3, start_time_unix_nano=now - dur, end_time_unix_nano=now,
+            name=f"chat {model}", kind=3, start_time_unix_nano=end - dur, end_time_unix_nano=end,
             status=Status(code=2 if rnd.random() < 0.02 else 0),
             attributes=[
                 _kv("gen_ai.operation.name", "chat"), _kv("gen_ai.provider.name", "openai"),

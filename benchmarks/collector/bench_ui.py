@@ -3,11 +3,12 @@
     python benchmarks/collector/bench_ui.py [--rows 1000000]
 
 The store is filled as in bench_ingest.py's report benchmark (20 models, 500 users, 5,000 sessions, ~2 %
-errors, spans spread over the last few minutes), then ANALYZEd, as a long-running collector's is. Each
+errors, spans made over the last few minutes, a burst; or spread over ``--spread-days`` days, where the
+per-minute rollups hold nearly one row per call: their worst case), then ANALYZEd, as a long-running collector's is. Each
 query is timed warm, best of 3: the trace list (unfiltered, by model, by user, errors only, a time range,
 a page deep into the list), a trace, the dashboard (report per model, cost over time), users and sessions,
 and the worst case of the text search (a word found nowhere, so every span's attributes are scanned).
-Results go to benchmarks/results/ui.json.
+Results go to benchmarks/results/ui.json (ui-spread-<days>d.json when spread).
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ def best(fn, rounds: int = 3) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    rows = parser.parse_args().rows
+    parser.add_argument("--spread-days", type=float, default=0,
+                        help="spread the calls over this many days (default: all made in the last minutes)")
+    options = parser.parse_args()
+    rows, spread_s = options.rows, options.spread_days * 86400
     with tempfile.TemporaryDirectory() as d:
         store = Store(d)
         t0 = time.perf_counter()
         done = seed = 0
         while done < rows:
-            store.write(batch(seed, 2048), signal="traces", spans=2048)
+            store.write(batch(seed, 2048, spread_s), signal="traces", spans=2048)
             done += 2048
             seed += 1
         assert store.sync(timeout=1200)
@@ -68,9 +72,12 @@ def main() -> None:
             "one trace": lambda: queries.get_trace(conn, some_trace),
             "dashboard: report per model": lambda: queries.report(conn, F(), ("model",)),
             "dashboard: cost over time, 1 min buckets": lambda: queries.timeseries(conn, F(), 60),
+            "dashboard, last 15 min: report": lambda: queries.report(conn, F(since_ns=newest - 15 * minute), ("model",)),
+            "dashboard, last 15 min: cost over time": lambda: queries.timeseries(conn, F(since_ns=newest - 15 * minute), 60),
             "dashboard, last minute: report": lambda: queries.report(conn, F(since_ns=newest - minute), ("model",)),
             "dashboard, last minute: cost over time": lambda: queries.timeseries(conn, F(since_ns=newest - minute), 60),
             "users, top 50 by cost": lambda: queries.usage(conn, F(), "user", 50, 0),
+            "users, last 15 min": lambda: queries.usage(conn, F(since_ns=newest - 15 * minute), "user", 50, 0),
             "sessions, top 50 by cost": lambda: queries.usage(conn, F(), "session", 50, 0),
             "text search, a word found nowhere": lambda: queries.list_traces(conn, F(text="zyxwvut"), 50),
         }
@@ -81,7 +88,8 @@ def main() -> None:
         store.close()
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "ui.json").write_text(json.dumps({"rows": done, **results}, indent=2))
+    name = f"ui-spread-{options.spread_days:g}d.json" if spread_s else "ui.json"
+    (out / name).write_text(json.dumps({"rows": done, "spread_days": options.spread_days, **results}, indent=2))
 
 
 if __name__ == "__main__":

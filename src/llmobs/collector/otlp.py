@@ -32,7 +32,7 @@ COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "end_ns", "duration_s",
     "status_code", "status_message", "operation", "provider", "model", "response_model", "input_tokens",
     "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "ttfc_s",
-    "error_type", "user_id", "session_id", "content", "batch_id", "batch_index",
+    "error_type", "user_id", "session_id", "content", "batch_id", "batch_index", "dur_b", "ttfc_b",
 )
 
 LLM_COLUMNS = (
@@ -270,7 +270,7 @@ def _slots(kvs: Any) -> dict[str, Any]:
 
 
 def index_rows(body: bytes, payload_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The ``spans`` rows (see COLUMNS) and the ``llm_calls`` rows (LLM_COLUMNS) of a stored trace request.
+    """The ``spans`` rows (see COLUMNS) and the LLM calls (LLM_COLUMNS, for the rollups) of a stored trace request.
 
     Report columns are read from the current semantic-convention names and from the older ones other emitters
     still send. Each span is referenced by (``payload_id``, its position in the request), where its full
@@ -294,7 +294,7 @@ def index_rows(body: bytes, payload_id: int) -> tuple[list[tuple[Any, ...]], lis
                         start, end, duration, code, status.message or None)
                 kvs = span.attributes
                 if not kvs:
-                    rows.append((*head, *_NO_FACTS, payload_id, index))
+                    rows.append((*head, *_NO_FACTS, payload_id, index, None, None))
                     index += 1
                     continue
                 found = _slots(kvs)
@@ -311,17 +311,18 @@ def index_rows(body: bytes, payload_id: int) -> tuple[list[tuple[Any, ...]], lis
                     part = get(slot)
                     if part is not None:
                         content = part if content is None else content + "\n" + part
+                dur_b = ttfc_b = None
+                if operation in llm_ops:
+                    dur_b, ttfc_b = bucket(duration) if duration is not None else -701, bucket(ttfc)
+                    llm.append((
+                        model or "", provider or "", dur_b, start, span_id, trace_id, operation, service, user,
+                        session, 1 if code == 2 else 0, duration, ttfc_b, ttfc, n_in, n_out, cost,
+                    ))
                 rows.append((
                     *head, operation, provider, model, get("response_model"), n_in, n_out, get("cache_read"),
                     get("cache_write"), get("reasoning"), cost, ttfc, get("error_type"), user, session, content, payload_id,
-                    index,
+                    index, dur_b, ttfc_b,
                 ))
-                if operation in llm_ops:
-                    llm.append((
-                        model or "", provider or "", bucket(duration) if duration is not None else -701,
-                        start, span_id, trace_id, operation, service, user, session, 1 if code == 2 else 0,
-                        duration, bucket(ttfc), ttfc, n_in, n_out, cost,
-                    ))
                 index += 1
     return rows, llm
 

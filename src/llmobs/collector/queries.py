@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import semconv as sc
+from . import rollup
 from .otlp import bucket_value, span_details, spans_of
 
 LLM_OPERATIONS = sc.LLM_OPERATIONS
@@ -84,9 +85,12 @@ class Filters:
         )
 
     def where(self, table: str = "spans") -> tuple[str, list[Any]]:
-        """A SQL condition and its arguments, for the ``spans`` table or the narrow ``llm_calls`` one (which
-        has no response model nor captured text: there ``model`` matches the requested model only)."""
-        narrow = table == "llm_calls"
+        """A SQL condition and its arguments, for the ``spans`` table, a per-minute rollup (``rollup``; the
+        time range is left to the caller, see ``rollup.minute_span``; users, sessions and text are not in the
+        rollups, see ``on_rollups``) or the spans as the rollups count them (``calls``). In the last two,
+        ``model`` matches the requested model only."""
+        on_rollup = table == "rollup"
+        narrow = on_rollup or table == "calls"
         clauses: list[str] = []
         args: list[Any] = []
         for column, value in (("service", self.service), ("provider", self.provider),
@@ -98,22 +102,27 @@ class Filters:
             clauses.append("model = ?" if narrow else "(model = ? OR response_model = ?)")
             args += [self.model] if narrow else [self.model, self.model]
         if self.status == "error":
-            clauses.append("err = 1" if narrow else "status_code = 2")
+            clauses.append("err = 1" if on_rollup else "status_code = 2")
         elif self.status == "ok":
-            clauses.append("err = 0" if narrow else "status_code != 2")
+            clauses.append("err = 0" if on_rollup else "status_code != 2")
         elif self.status:
             raise ValueError(f"status must be 'error' or 'ok', not {self.status!r}")
-        if self.since_ns is not None:
+        if self.since_ns is not None and not on_rollup:
             clauses.append("start_ns >= ?")
             args.append(self.since_ns)
-        if self.until_ns is not None:
+        if self.until_ns is not None and not on_rollup:
             clauses.append("start_ns < ?")
             args.append(self.until_ns)
-        if self.text and not narrow:
+        if self.text and not on_rollup:
             clauses.append("content LIKE ? ESCAPE '\\'")
             escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args.append(f"%{escaped}%")
         return (" AND ".join(clauses) or "1"), args
+
+    @property
+    def on_rollups(self) -> bool:
+        """Whether aggregates under these filters can be read from the per-minute rollups."""
+        return not (self.user or self.session or self.text)
 
 
 def list_traces(conn: sqlite3.Connection, filters: Filters, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
@@ -215,7 +224,8 @@ REPORT_FIELDS = (
 )
 
 
-_FAST_GROUPS = {"model", "provider"}
+_FAST_GROUPS = {"model", "provider", "service"}
+_LLM_OPS_SQL = f"operation IN ({','.join(repr(op) for op in LLM_OPERATIONS)})"
 
 
 def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...] = ("provider", "model"),
@@ -223,16 +233,42 @@ def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]
     """Per group of LLM calls (chat, text_completion, generate_content, embeddings): calls, errors, latency
     and TTFT percentiles, tokens, output tokens per second of call time, cost. Most expensive first.
 
-    Grouped by model and/or provider (the common report), it reads the narrow ``llm_calls`` table in key
-    order and takes percentiles from 2 %-wide latency buckets (within 1 % of the exact value): well under
-    a second at a million calls. Other groupings and text search compute exact percentiles with window
-    functions over the spans, which takes seconds at that size."""
+    Grouped by model, provider and/or service, and not filtered by user, session or text (the dashboard),
+    it reads the per-minute rollups and takes percentiles from 2 %-wide latency buckets (within 1 % of the
+    exact value): milliseconds at a million calls. Other groupings and filters compute exact percentiles with
+    window functions over the spans, which takes seconds at that size unless a user or session narrows it."""
     unknown = [g for g in group_by if g not in GROUPS]
     if unknown or not group_by:
         raise ValueError(f"group_by takes {', '.join(GROUPS)}; got {', '.join(unknown) or 'nothing'}")
-    if set(group_by) <= _FAST_GROUPS and not filters.text:
+    if set(group_by) <= _FAST_GROUPS and filters.on_rollups:
         return _bucket_report(conn, filters, group_by)
     return _exact_report(conn, filters, group_by)
+
+
+def _minutes(filters: Filters, table: str, by: str | None = None) -> tuple[str, list[Any]]:
+    """A FROM source with the rows of a rollup ``table`` for ``filters``: its whole minutes in the time range
+    and, for the partial minutes at the range's ends, each matching LLM span as one row of the same shape."""
+    where, args = filters.where("rollup")
+    conditions = [where]
+    if by is not None:
+        conditions.insert(0, "kind = ?")
+        args.insert(0, by)
+    lo, hi, edges = rollup.minute_span(filters.since_ns, filters.until_ns)
+    if lo is not None:
+        conditions.append("minute >= ?")
+        args.append(lo)
+    if hi is not None:
+        conditions.append("minute < ?")
+        args.append(hi)
+    parts = [f"SELECT {rollup.STORED[table]} FROM {table} WHERE {' AND '.join(conditions)}"]
+    columns = rollup.AS_ROLLUP[table].format(key=rollup.USAGE_KEYS.get(by or "", ""))
+    for since_ns, until_ns in edges:
+        edge, edge_args = replace(filters, since_ns=since_ns, until_ns=until_ns).where("calls")
+        if table == "ttfc_minutes":
+            edge += " AND ttfc_b IS NOT NULL"
+        parts.append(f"SELECT {columns} FROM spans WHERE {_LLM_OPS_SQL} AND {edge}")
+        args += edge_args
+    return f"({' UNION ALL '.join(parts)})", args
 
 
 def _percentile(histogram: dict[int, int], total: int, p: int) -> float | None:
@@ -252,31 +288,32 @@ def _add(a: Any, b: Any) -> Any:
 
 
 def _bucket_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]) -> list[dict[str, Any]]:
-    where, args = filters.where("llm_calls")
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def key_of(model: str, provider: str) -> tuple[Any, ...]:
-        values = {"model": model or None, "provider": provider or None}
+    def key_of(provider: str, model: str, service: str) -> tuple[Any, ...]:
+        values = {"model": model or None, "provider": provider or None, "service": service or None}
         return tuple(values[g] for g in group_by)
 
-    for model, provider, b, n, errors, tin, tout, cost, busy in conn.execute(
-        "SELECT model, provider, dur_b, COUNT(*), SUM(err), SUM(input_tokens), SUM(output_tokens), "
-        "SUM(cost_usd), SUM(CASE WHEN output_tokens IS NOT NULL THEN duration_s END) "
-        f"FROM llm_calls WHERE {where} GROUP BY model, provider, dur_b", args,
+    source, args = _minutes(filters, "llm_minutes")
+    for provider, model, service, b, n, errors, tin, tout, cost, busy in conn.execute(
+        "SELECT provider, model, service, dur_b, SUM(calls), SUM(err * calls), SUM(input_tokens), "
+        f"SUM(output_tokens), SUM(cost_usd), SUM(busy_s) FROM {source} GROUP BY provider, model, service, dur_b",
+        args,
     ):
-        g = groups.setdefault(key_of(model, provider), {"n": 0, "errors": 0, "tin": None, "tout": None,
-                                                         "cost": None, "busy": None, "lat": {}, "ttfc": {},
-                                                         "nt": 0})
+        g = groups.setdefault(key_of(provider, model, service), {
+            "n": 0, "errors": 0, "tin": None, "tout": None, "cost": None, "busy": None, "lat": {}, "ttfc": {},
+            "nt": 0})
         g["n"] += n
         g["errors"] += errors or 0
         g["tin"], g["tout"] = _add(g["tin"], tin), _add(g["tout"], tout)
         g["cost"], g["busy"] = _add(g["cost"], cost), _add(g["busy"], busy)
         g["lat"][b] = g["lat"].get(b, 0) + n
-    for model, provider, b, n in conn.execute(
-        f"SELECT model, provider, ttfc_b, COUNT(*) FROM llm_calls WHERE ttfc_b IS NOT NULL AND {where} "
-        "GROUP BY model, provider, ttfc_b", args,
+    source, args = _minutes(filters, "ttfc_minutes")
+    for provider, model, service, b, n in conn.execute(
+        f"SELECT provider, model, service, ttfc_b, SUM(calls) FROM {source} GROUP BY provider, model, service, ttfc_b",
+        args,
     ):
-        found = groups.get(key_of(model, provider))
+        found = groups.get(key_of(provider, model, service))
         if found is not None:
             found["ttfc"][b] = found["ttfc"].get(b, 0) + n
             found["nt"] += n
@@ -341,20 +378,29 @@ def _exact_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[st
 
 def timeseries(conn: sqlite3.Connection, filters: Filters, bucket_s: float) -> list[dict[str, Any]]:
     """LLM calls per time bucket (``bucket_s`` seconds, aligned to the epoch) and model, oldest first: calls,
-    errors, tokens, cost. Aggregated in SQLite over the narrow ``llm_calls`` table (no text search there)."""
-    if filters.text:
-        raise ValueError("the time series takes no text search (q)")
+    errors, tokens, cost. Whole-minute buckets without user, session or text filters come from the
+    per-minute rollups; others are aggregated over the spans."""
     if not bucket_s or bucket_s < 1:
         raise ValueError("bucket must be at least 1s")
     width = int(bucket_s * 1e9)
-    where, args = filters.where("llm_calls")
+    if width % rollup.MINUTE_NS or not filters.on_rollups:
+        where, args = filters.where("calls")
+        rows = conn.execute(
+            f"SELECT (start_ns / {width}) * {width} AS t, model, COUNT(*), SUM(status_code = 2), "
+            f"SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM spans WHERE {_LLM_OPS_SQL} AND {where} "
+            "GROUP BY t, model ORDER BY t, model", args,
+        ).fetchall()
+        return [{"start_ns": t, "model": model or None, "calls": n, "errors": errors or 0, "input_tokens": tin,
+                 "output_tokens": tout, "cost_usd": cost} for t, model, n, errors, tin, tout, cost in rows]
+    k = width // rollup.MINUTE_NS
+    source, args = _minutes(filters, "llm_minutes")
     rows = conn.execute(
-        f"SELECT (start_ns / {width}) * {width} AS t, model, COUNT(*), SUM(err), SUM(input_tokens), "
-        f"SUM(output_tokens), SUM(cost_usd) FROM llm_calls WHERE {where} GROUP BY t, model ORDER BY t, model",
-        args,
+        f"SELECT (minute / {k}) * {k} AS m, model, SUM(calls), SUM(err * calls), SUM(input_tokens), "
+        f"SUM(output_tokens), SUM(cost_usd) FROM {source} GROUP BY m, model ORDER BY m, model", args,
     ).fetchall()
-    return [{"start_ns": t, "model": model or None, "calls": n, "errors": errors or 0, "input_tokens": tin,
-             "output_tokens": tout, "cost_usd": cost} for t, model, n, errors, tin, tout, cost in rows]
+    return [{"start_ns": m * rollup.MINUTE_NS, "model": model or None, "calls": n, "errors": errors or 0,
+             "input_tokens": tin, "output_tokens": tout, "cost_usd": cost}
+            for m, model, n, errors, tin, tout, cost in rows]
 
 
 _USAGE = {"user": "user_id", "session": "session_id"}
@@ -363,25 +409,64 @@ _USAGE = {"user": "user_id", "session": "session_id"}
 def usage(conn: sqlite3.Connection, filters: Filters, by: str = "user", limit: int = 50,
           offset: int = 0) -> list[dict[str, Any]]:
     """LLM calls per user or per session (``by``), most expensive first, one page: calls, errors, traces,
-    tokens, cost, first and last call; sessions also name their user. Aggregated in SQLite (``llm_calls``)."""
+    tokens, cost, first and last call; sessions also name their user. Filtered by time only (the UI's page),
+    it reads the per-minute rollups; other filters aggregate over the spans. ``traces`` counts the traces
+    holding the row's LLM calls (not counted for calls without a user or session)."""
     column = _USAGE.get(by)
     if column is None:
         raise ValueError(f"by takes user or session, not {by!r}")
-    if filters.text:
-        raise ValueError("usage takes no text search (q)")
-    where, args = filters.where("llm_calls")
-    rows = conn.execute(
-        f"SELECT {column}, COUNT(*), SUM(err), COUNT(DISTINCT trace_id), SUM(input_tokens), SUM(output_tokens), "
-        f"SUM(cost_usd), MIN(start_ns), MAX(start_ns), MAX(user_id) FROM llm_calls WHERE {where} "
-        f"GROUP BY {column} ORDER BY SUM(cost_usd) IS NULL, SUM(cost_usd) DESC, COUNT(*) DESC, {column} "
-        "LIMIT ? OFFSET ?", [*args, int(limit), int(offset)],
-    ).fetchall()
+    if replace(filters, since_ns=None, until_ns=None) == Filters():
+        source, args = _minutes(filters, "usage_minutes", by)
+        rows = [(key or None, *rest) for key, *rest in conn.execute(
+            "SELECT key, SUM(calls), SUM(errors), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), "
+            f"MIN(first_ns), MAX(last_ns), MAX(user_id) FROM {source} GROUP BY key "
+            "ORDER BY SUM(cost_usd) IS NULL, SUM(cost_usd) DESC, SUM(calls) DESC, key LIMIT ? OFFSET ?",
+            [*args, int(limit), int(offset)],
+        )]
+    else:
+        where, args = filters.where("calls")
+        rows = conn.execute(
+            f"SELECT {column}, COUNT(*), SUM(status_code = 2), SUM(input_tokens), SUM(output_tokens), "
+            f"SUM(cost_usd), MIN(start_ns), MAX(start_ns), MAX(user_id) FROM spans WHERE {_LLM_OPS_SQL} AND {where} "
+            f"GROUP BY {column} ORDER BY SUM(cost_usd) IS NULL, SUM(cost_usd) DESC, COUNT(*) DESC, {column} "
+            "LIMIT ? OFFSET ?", [*args, int(limit), int(offset)],
+        ).fetchall()
+    where, args = filters.where("calls")
     out = []
-    for key, n, errors, traces, tin, tout, cost, first, last, user in rows:
+    for key, n, errors, tin, tout, cost, first, last, user in rows:
+        traces = None
+        if key is not None:  # the user's (session's) entries of its index, checked against the filters
+            traces = conn.execute(
+                f"SELECT COUNT(DISTINCT trace_id) FROM spans WHERE {column} = ? AND {_LLM_OPS_SQL} AND {where}",
+                [key, *args],
+            ).fetchone()[0]
         item: dict[str, Any] = {by: key, "calls": n, "errors": errors or 0, "traces": traces,
                                 "input_tokens": tin, "output_tokens": tout, "cost_usd": cost,
                                 "first_ns": first, "last_ns": last}
         if by == "session":
             item["user"] = user
         out.append(item)
+    return out
+
+
+def facets(conn: sqlite3.Connection, filters: Filters, limit: int = 200) -> dict[str, list[str]]:
+    """The values the trace list's filters can take among the LLM calls in ``filters``' time range: every
+    service, provider and model, and the ``limit`` most recently seen users and sessions. Read from the
+    per-minute rollups, by whole minutes (the minutes holding the range's ends included)."""
+    where, args = "1", []
+    if filters.since_ns is not None:
+        where += " AND minute >= ?"
+        args.append(filters.since_ns // rollup.MINUTE_NS)
+    if filters.until_ns is not None:
+        where += " AND minute <= ?"
+        args.append(filters.until_ns // rollup.MINUTE_NS)
+    out: dict[str, list[str]] = {}
+    for name, column in (("services", "service"), ("providers", "provider"), ("models", "model")):
+        rows = conn.execute(f"SELECT DISTINCT {column} FROM llm_minutes WHERE {where} AND {column} != ''", args)
+        out[name] = sorted(r[0] for r in rows)
+    for name, kind in (("users", "user"), ("sessions", "session")):
+        rows = conn.execute(
+            f"SELECT key FROM usage_minutes WHERE kind = ? AND {where} AND key != '' GROUP BY key "
+            "ORDER BY MAX(minute) DESC, key LIMIT ?", [kind, *args, int(limit)])
+        out[name] = [r[0] for r in rows]
     return out

@@ -6,7 +6,7 @@ as strings), optionally gzip/deflate; the reply uses the request's encoding. Sta
 (committed); 400 with a reason for malformed data; 401 without the bearer token when one is set; 404 / 405;
 411 without Content-Length; 413 past the body limit (after decompression); 415 for other content types; 503
 with ``Retry-After`` when the writer is overloaded. Query API: ``GET /api/traces``, ``/api/traces/<id>``,
-``/api/report``, ``/api/timeseries``, ``/api/usage``, ``/api/health``. Web UI: ``GET /`` and ``/ui/...``
+``/api/report``, ``/api/timeseries``, ``/api/usage``, ``/api/facets``, ``/api/health``. Web UI: ``GET /`` and ``/ui/...``
 (static files shipped in ``llmobs/collector/ui``; see docs/ui.md).
 
 gRPC (default 127.0.0.1:4317): the trace, metrics and logs ``Export`` services, 64 MiB receive limit;
@@ -321,6 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, {"bucket_s": queries.parse_duration(params.get("bucket", "1h")),
                                  "rows": queries.timeseries(conn, queries.Filters.from_params(params),
                                                             queries.parse_duration(params.get("bucket", "1h")))})
+            elif path == "/api/facets":
+                self._json(200, queries.facets(conn, queries.Filters.from_params(params)))
             elif path == "/api/usage":
                 by = params.get("by", "user")
                 self._json(200, {"by": by, "rows": queries.usage(

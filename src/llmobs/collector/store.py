@@ -5,12 +5,14 @@ that groups the waiting requests into one transaction ("group commit"). A reques
 transaction has committed: from then on a crash (kill -9) cannot lose it. Appending one row per request keeps
 acknowledgement cheap and independent of how many spans a request carries.
 
-``llmobs.db`` is the index the queries read: one row per span with the report columns, and a narrow
-``llm_calls`` table clustered for the per-model report. An indexer thread (in exactly one process: the one that
+``llmobs.db`` is the index the queries read: one row per span with the report columns, and per-minute rollups
+of the LLM calls for the dashboard and the users/sessions pages (``rollup.py``). An indexer thread (in exactly one process: the one that
 holds ``indexer.lock``) turns received requests into rows, in order, thousands of spans per transaction, and
 records how far it got in the same transaction, so after a crash it resumes where it stopped. Queries first wait
 until everything acknowledged before they started is indexed (``sync``), so a client never misses a span it was
-told is stored. Rows are idempotent on (trace_id, span_id): a batch retried by an exporter is counted once.
+told is stored. Rows are idempotent on (trace_id, span_id): a batch retried by an exporter is counted once,
+in the spans and in the rollups. The index is derived data: when its layout changes (``_SCHEMA_VERSION``) it is
+dropped and rebuilt from the received requests.
 
 Why SQLite (measured on the 2-core VM; see docs/collector.md): it ships with Python, WAL lets readers run while
 one writer commits (queries never block ingest), and separate files let appends and indexing commit without
@@ -29,7 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .otlp import COLUMNS, LLM_COLUMNS, index_rows
+from . import rollup
+from .otlp import COLUMNS, index_rows
 
 logger = logging.getLogger("llmobs.collector")
 
@@ -49,29 +52,22 @@ CREATE TABLE IF NOT EXISTS spans (
     status_message TEXT, operation TEXT, provider TEXT, model TEXT, response_model TEXT,
     input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER, cache_write_tokens INTEGER,
     reasoning_tokens INTEGER, cost_usd REAL, ttfc_s REAL, error_type TEXT, user_id TEXT, session_id TEXT,
-    content TEXT, batch_id INTEGER, batch_index INTEGER
+    content TEXT, batch_id INTEGER, batch_index INTEGER,
+    dur_b INTEGER, ttfc_b INTEGER  -- LLM calls: their latency buckets, as in the rollups (see rollup.py)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS spans_id ON spans (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ns);
--- LLM calls again, narrow and clustered by (model, provider, duration bucket): the per-model report reads
--- them in key order, so grouping needs no sort (see queries.report).
-CREATE TABLE IF NOT EXISTS llm_calls (
-    model TEXT NOT NULL, provider TEXT NOT NULL, dur_b INTEGER NOT NULL, start_ns INTEGER NOT NULL,
-    span_id TEXT NOT NULL, trace_id TEXT NOT NULL, operation TEXT, service TEXT, user_id TEXT, session_id TEXT,
-    err INTEGER, duration_s REAL, ttfc_b INTEGER, ttfc_s REAL, input_tokens INTEGER, output_tokens INTEGER,
-    cost_usd REAL,
-    -- start_ns within a bucket: new calls go to the end of their bucket. The key holds the span's identity,
-    -- so a retried span is an ignored duplicate, as in spans.
-    PRIMARY KEY (model, provider, dur_b, start_ns, span_id, trace_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS llm_calls_ttfc ON llm_calls (model, provider, ttfc_b, start_ns, err)
-    WHERE ttfc_b IS NOT NULL;
+-- A user's or a session's spans by time, with their traces: the trace list filtered by either, and the traces
+-- column of the users/sessions pages, read only these entries.
+CREATE INDEX IF NOT EXISTS spans_user ON spans (user_id, start_ns, operation, trace_id) WHERE user_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, start_ns, operation, trace_id)
+    WHERE session_id IS NOT NULL;
 -- indexed_upto: the last received payload id whose spans are in this index.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
 """
 _INSERT = f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-_INSERT_LLM = f"INSERT OR IGNORE INTO llm_calls ({', '.join(LLM_COLUMNS)}) VALUES ({', '.join('?' * len(LLM_COLUMNS))})"
 _INDEXED_UPTO = "SELECT value FROM meta WHERE key = 'indexed_upto'"
+_SCHEMA_VERSION = 2  # 2: per-minute rollups replace the llm_calls table; user and session indexes
 _RETENTION = "__retention__"
 _INDEX_BATCH_SPANS = 32768  # spans per index transaction: each commit rewrites the pages it touched, so
 # bigger transactions touch each hot page once for more rows (8,192: ~50 µs per span at depth; 32,768: ~33)
@@ -91,6 +87,26 @@ class _Job:
         self.n = n
         self.done = threading.Event()
         self.error: BaseException | None = None
+
+
+def _prepare_index(conn: sqlite3.Connection) -> None:
+    """Create the index tables, or drop and recreate them when they are of another layout: the indexer then
+    rebuilds them from the received requests (the index holds nothing that is not in received.db)."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version = None
+    if "meta" in tables:
+        found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = found[0] if found else None
+    if tables and version != _SCHEMA_VERSION:
+        logger.warning("collector: the index in %s is of an older layout; rebuilding it from the received "
+                       "requests", conn.execute("PRAGMA database_list").fetchone()[2])
+        conn.execute("BEGIN IMMEDIATE")
+        for name in tables:
+            if not name.startswith("sqlite_"):
+                conn.execute(f'DROP TABLE "{name}"')
+        conn.execute("COMMIT")
+    conn.executescript(_INDEX_SCHEMA + rollup.SCHEMA)
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (_SCHEMA_VERSION,))
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -141,8 +157,10 @@ class Store:
         self._writer_conn = _connect(self.received_path)
         self._writer_conn.executescript(_RECEIVED_SCHEMA)
         schema = _connect(self.path)
-        schema.executescript(_INDEX_SCHEMA)
-        schema.close()
+        try:
+            _prepare_index(schema)
+        finally:
+            schema.close()
         self._lock_file: Any = None
         self._threads = [threading.Thread(target=self._write_loop, name="llmobs-store-writer", daemon=True)]
         if index and self._take_indexer_lock():
@@ -326,8 +344,19 @@ class Store:
             return upto
         conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute("SAVEPOINT spans")
+            before = conn.total_changes
             conn.executemany(_INSERT, rows)
-            conn.executemany(_INSERT_LLM, llm)
+            if conn.total_changes - before != len(rows):
+                # Some spans were already stored (an exporter's retry, or twice in this batch): add to the
+                # rollups only the LLM calls that are new. Rare, so only then inserted one by one.
+                conn.execute("ROLLBACK TO spans")
+                fresh = {(row[0], row[1]) for row in rows if conn.execute(_INSERT, row).rowcount == 1}
+                seen: set[tuple[str, str]] = set()
+                llm = [r for r in llm if (r[5], r[4]) in fresh and (r[5], r[4]) not in seen
+                       and not seen.add((r[5], r[4]))]  # type: ignore[func-returns-value]
+            conn.execute("RELEASE spans")
+            rollup.add_calls(conn, llm)
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_upto', ?)", (last,))
             conn.execute("COMMIT")
         except BaseException:
@@ -383,14 +412,15 @@ class Store:
         by the indexer). Requests are dropped only once indexed."""
         if self.retention_s is None:
             return
-        cutoff = time.time_ns() - int(self.retention_s * 1e9)
+        cutoff = (time.time_ns() - int(self.retention_s * 1e9)) // rollup.MINUTE_NS * rollup.MINUTE_NS
         if wait:
             self.sync()
         conn = _connect(self.path)
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("DELETE FROM spans WHERE start_ns < ?", (cutoff,))
-            conn.execute("DELETE FROM llm_calls WHERE start_ns < ?", (cutoff,))
+            for table in rollup.TABLES:  # whole minutes, so the rollups count exactly the spans kept
+                conn.execute(f"DELETE FROM {table} WHERE minute < ?", (cutoff // rollup.MINUTE_NS,))
             conn.execute("COMMIT")
         except sqlite3.Error:
             logger.warning("collector: could not apply the retention to the index", exc_info=True)
