@@ -276,6 +276,29 @@ def test_users_and_sessions_page(page, collector, shots):
     wait_ids(page, [trace_of(collector, "bob")])
 
 
+def test_a_session_row_opens_its_traces(page, collector):
+    page.goto(collector.http_endpoint + "/#/usage?since=")
+    page.wait_for_selector("[data-testid=usage-session] tbody tr[data-key='s-bob-1']")
+    page.click("[data-testid=usage-session] tbody tr[data-key='s-bob-1']")
+    page.wait_for_url("**session=s-bob-1**")
+    wait_ids(page, [trace_of(collector, "bob")])
+    assert page.input_value("[data-testid=filter-session]") == "s-bob-1"
+
+
+def test_filters_suggest_the_values_seen(page, collector):
+    found = queries.facets(conn(collector), queries.Filters())
+    assert {"gpt-4o", "gpt-4.1"} <= set(found["models"]) and "alice" in found["users"]
+    page.goto(collector.http_endpoint + "/#/traces")
+    for name, key in (("model", "models"), ("provider", "providers"), ("service", "services"),
+                      ("user", "users"), ("session", "sessions")):
+        page.wait_for_function(f"document.querySelectorAll('#facet-{name} option').length === {len(found[key])}")
+        assert page.eval_on_selector_all(f"#facet-{name} option", "os => os.map(o => o.value)") == found[key]
+    # a suggestion is a value the filter takes
+    page.fill("[data-testid=filter-user]", found["users"][0])
+    page.click("button[type=submit]")
+    wait_ids(page, [t["trace_id"] for t in queries.list_traces(conn(collector), queries.Filters(user=found["users"][0]))])
+
+
 def test_live_list_shows_new_traces_without_reload(page, collector):
     page.goto(collector.http_endpoint + "/")
     page.wait_for_selector("[data-trace-id]")

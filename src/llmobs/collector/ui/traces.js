@@ -12,7 +12,9 @@ export async function tracesPage(main, _arg, params) {
   const form = el("form", { class: "filters", "data-testid": "filters" },
     TEXT_FILTERS.map(([name, label]) => el("label", {}, label,
       el("input", { name, value: params[name] || "", type: name === "q" ? "search" : "text",
-        class: name === "q" ? "wide" : "", "data-testid": `filter-${name}` }))),
+        class: name === "q" ? "wide" : "", "data-testid": `filter-${name}`,
+        list: name === "q" ? null : `facet-${name}`, autocomplete: "off" }),
+      name === "q" ? null : el("datalist", { id: `facet-${name}`, "data-testid": `facet-${name}` }))),
     el("label", {}, "Status", el("select", { name: "status", "data-testid": "filter-status" },
       [["", "any"], ["ok", "ok"], ["error", "error"]].map(([v, t]) =>
         el("option", { value: v, selected: (params.status || "") === v }, t)))),
@@ -52,6 +54,14 @@ export async function tracesPage(main, _arg, params) {
       body.replaceChildren(el("tr", {}, el("td", { colspan: 13 }, errorBox(error))));
     }
   }
+  // What each filter can take (services, providers, models, recent users and sessions in the chosen range):
+  // suggestions under the inputs, which still take any text.
+  api("/api/facets", { since: params.since }).then((found) => {
+    for (const [name, key] of [["service", "services"], ["provider", "providers"], ["model", "models"],
+      ["user", "users"], ["session", "sessions"]]) {
+      form.querySelector(`#facet-${name}`).replaceChildren(...(found[key] || []).map((v) => el("option", { value: v })));
+    }
+  }).catch(() => {});
   await load();
   const timer = setInterval(() => { if (live.checked && !document.hidden) load(); }, 3000);
   return () => clearInterval(timer);
