@@ -1,13 +1,14 @@
 # The two commands a fresh machine needs (see README):
 #   make demo   installs llmobs into .venv and runs the demo
-#   make test   installs llmobs with its test dependencies into .venv and runs the whole test suite, then
-#               the tests of packages that pin openai 2.x in .venv-openai2
+#   make test   installs llmobs with its test dependencies into .venv and runs the whole test suite, builds
+#               the docs site strictly, then runs the tests of packages that pin openai 2.x in .venv-openai2
+#   make docs   builds the docs site into site/ (mkdocs --strict: any warning, e.g. a broken link, fails)
 PYTHON ?= python3
 VENV ?= .venv
 VENV2 ?= .venv-openai2
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv lint typecheck bench chromium
+.PHONY: demo test docs venv lint typecheck bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +24,17 @@ OPENAI2_TESTS := tests/test_llama_index.py tests/test_example_llamaindex.py test
 test: $(BIN)/python $(VENV2)/bin/python chromium
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pytest
+	$(MKDOCS_BUILD)
 	$(VENV2)/bin/python -m pip install --quiet -e '.[test]' -r tests/requirements-openai2.txt
 	$(VENV2)/bin/python -m pytest $(OPENAI2_TESTS)
+
+# The docs site, strict: a broken link or anchor, a page left out of the nav or a semconv name without a
+# description in docs/attributes.md fails the build (docs/hooks/reference.py generates the reference pages).
+MKDOCS_BUILD := NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
+docs: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(MKDOCS_BUILD)
 
 # The UI tests drive Debian's Chromium (never a downloaded browser); installed once, as root.
 chromium:
