@@ -109,3 +109,34 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/run.py")
     session.run("python", "benchmarks/bench_openai.py")
+
+
+# --- integrations/: real backends (outside the default sessions: they install servers and take a minute) ---
+
+def _install_prometheus(session: nox.Session) -> None:
+    """Debian's prometheus package (2.42 on bookworm) when it is missing; installing needs root."""
+    import os
+    import shutil
+
+    if shutil.which("prometheus"):
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        session.error("prometheus is not on PATH: install it (Debian: apt-get install -y prometheus)")
+    session.run("apt-get", "update", "-q", external=True)
+    session.run("apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus", external=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
+@nox.session
+def integration_prometheus(session: nox.Session) -> None:
+    """integrations/grafana's dashboard queries against a real Prometheus scraping an instrumented app."""
+    _install_prometheus(session)
+    session.install("-e", ".[openai]", "pytest>=8", "opentelemetry-exporter-prometheus")
+    session.run("pytest", "tests/integrations_support/live_prometheus.py", *session.posargs)
+
+
+@nox.session
+def integration_phoenix(session: nox.Session) -> None:
+    """llmobs spans sent to a real Arize Phoenix (`phoenix serve`) and read back through its REST API."""
+    session.install("-e", ".[openai]", "pytest>=8", "arize-phoenix")
+    session.run("pytest", "tests/integrations_support/live_phoenix.py", *session.posargs)
