@@ -1,4 +1,4 @@
-"""An offline fake LLM server that speaks the OpenAI, Anthropic and Gemini HTTP APIs.
+"""An offline fake LLM server that speaks the OpenAI, Anthropic and Gemini HTTP APIs (and Ollama's native chat).
 
 It is a real HTTP server (stdlib :class:`http.server.ThreadingHTTPServer`, HTTP/1.1 with keep-alive, SSE over
 chunked transfer encoding) bound to loopback, so the examples, the demo and the end-to-end tests run the real
@@ -35,6 +35,13 @@ Gemini (``http_options=types.HttpOptions(base_url=url)``):
 * ``:embedContent``, ``:batchEmbedContents`` (what ``client.models.embed_content`` calls) and
   ``:countTokens``. ``/v1/`` (what recent google-genai versions call by default) and ``/v1alpha/`` work as
   well as ``/v1beta/``. Request fields are read in camelCase or snake_case, as the API does.
+
+Ollama's native API (``base_url=url``, e.g. ``httpx.post(f"{url}/api/chat", json=...)``):
+
+* ``POST /api/chat``: streamed as newline-delimited JSON (the default, as in Ollama) or not with
+  ``"stream": false``; ``prompt_eval_count`` / ``eval_count`` and the ``*_duration`` fields (nanoseconds) on
+  the final object, ``done_reason`` ``stop`` or ``length`` (``options.num_predict``), ``tool_calls`` with
+  arguments as an object.
 
 ``GET /health`` answers ``{"status": "ok"}``. Any other path gets a 404 with a JSON error body shaped like
 the provider the path belongs to.
@@ -649,12 +656,14 @@ def _error_message(provider: str, status: int, model: str) -> str:
                          "minute. Please reduce the prompt length or the maximum tokens requested, or try "
                          "again later.",
             "gemini": "Resource has been exhausted (e.g. check quota).",
+            "ollama": "too many requests, please try again later",
         }[provider]
     if status >= 500:
         return {
             "openai": "The server had an error while processing your request. Sorry about that!",
             "anthropic": "Overloaded" if status == 529 else "Internal server error",
             "gemini": "An internal error has occurred. Please retry or report the problem.",
+            "ollama": "an error was encountered while running the model",
         }[provider]
     return f"The fake LLM server answers {status} for model {model!r}."
 
@@ -670,6 +679,8 @@ def _error(server: FakeLLMServer, provider: str, status: int, message: str, *, p
         body: Any = {"type": "error", "error": {"type": _ANTHROPIC_ERRORS.get(status, "api_error"),
                                                  "message": message}, "request_id": request_id}
         return _Reply(status, body, headers=headers)
+    if provider == "ollama":  # Ollama's errors are a bare string
+        return _Reply(status, {"error": message}, headers=headers)
     if provider == "gemini":
         body = {"error": {"code": status, "message": message,
                           "status": _GOOGLE_STATUS.get(status, "INTERNAL" if status >= 500 else "UNKNOWN")}}
@@ -1210,6 +1221,48 @@ def anthropic_messages(server: FakeLLMServer, body: dict[str, Any], model: str) 
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Ollama's native API
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _ollama_time() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+
+
+def ollama_chat(server: FakeLLMServer, body: dict[str, Any], model: str) -> _Reply:
+    """``POST /api/chat``: NDJSON chunks (``"done": false``) then a final object with the counts, or one object
+    with ``"stream": false``. Durations are nanoseconds, as in Ollama."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return _error(server, "ollama", 400, "messages must be a list")
+    prompt = _chat_prompt(body)  # Ollama's messages and tools have OpenAI's shape
+    options = body.get("options")
+    limit = _max_tokens(options.get("num_predict")) if isinstance(options, dict) else None
+    a = _answer(prompt, max_tokens=limit if limit is not None and limit >= 0 else None)
+    prompt_tokens = prompt.input_tokens(per_message=4, base=0)
+    message: dict[str, Any] = {"role": "assistant", "content": a.text}
+    if a.tool is not None:
+        message["tool_calls"] = [{"function": {"name": a.tool.name, "arguments": a.arguments}}]
+    eval_ns = int(a.output_tokens * 12.5e6)  # a local model generating 80 tokens/s
+    final = {"done_reason": "length" if a.truncated else "stop", "done": True,
+             "total_duration": eval_ns + 150_000_000, "load_duration": 20_000_000,
+             "prompt_eval_count": prompt_tokens, "prompt_eval_duration": 130_000_000,
+             "eval_count": a.output_tokens, "eval_duration": eval_ns}
+    if body.get("stream") is False:
+        return _Reply(200, {"model": model, "created_at": _ollama_time(), "message": message, **final},
+                      content_type="application/json; charset=utf-8", work=len(_pieces(a.text)))
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": p} for p in _pieces(a.text)]
+    if a.tool is not None:
+        deltas.append({"role": "assistant", "content": "", "tool_calls": message["tool_calls"]})
+    events = [{"model": model, "created_at": _ollama_time(), "message": d, "done": False} for d in deltas]
+    events.append({"model": model, "created_at": _ollama_time(), "message": {"role": "assistant", "content": ""},
+                   **final})
+    return _Reply(200, events=[(_dumps(e) + "\n").encode() for e in events],
+                  content_type="application/x-ndjson")
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Gemini
 # ---------------------------------------------------------------------------------------------------------
 
@@ -1462,7 +1515,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return _Reply(200, {"status": "ok"})
             return _error(fake, provider, 404, f"Invalid URL (GET {path})", code=None)
         gemini = _gemini_model_path(path) if provider == "gemini" else None
-        known = path in _OPENAI_ROUTES or path in ("/v1/messages", "/v1/messages/count_tokens") or (
+        known = path in _OPENAI_ROUTES or path in ("/v1/messages", "/v1/messages/count_tokens", "/api/chat") or (
             gemini is not None and gemini[1] in ("generateContent", "streamGenerateContent", "embedContent",
                                                  "batchEmbedContents", "countTokens"))
         if not known:
@@ -1484,6 +1537,8 @@ class _Handler(BaseHTTPRequestHandler):
             return anthropic_messages(fake, body, model)
         if path == "/v1/messages/count_tokens":
             return anthropic_count_tokens(fake, body, model)
+        if path == "/api/chat":
+            return ollama_chat(fake, body, model)
         assert gemini is not None
         action = gemini[1]
         if action in ("generateContent", "streamGenerateContent"):
@@ -1530,6 +1585,8 @@ def _provider_of(path: str) -> str:
         return "gemini"
     if path.startswith("/v1/messages"):
         return "anthropic"
+    if path.startswith("/api/"):
+        return "ollama"
     return "openai"
 
 
