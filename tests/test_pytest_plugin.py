@@ -63,3 +63,28 @@ def test_capture_context_manager_restores_state():
             call.record_usage(1, 1)
     assert len(cap.llm_calls()) == 1
     assert (_runtime.peek(), _setup._test_providers, _setup._state) == before
+
+
+def test_the_tests_content_settings_win_over_the_apps_instrument():
+    """The code under test instruments itself (capture off by default, or explicitly): the test's own
+    capture_content / max_content_length still apply; without them, the app's choice does."""
+    import llmobs
+    from llmobs import _setup
+    from llmobs.testing import capture
+
+    def app(**kwargs):
+        llmobs.instrument(**kwargs)
+        with llmobs.llm_call(provider="openai", model="m", input_messages="hello " * 50) as call:
+            call.record_usage(1, 1)
+
+    with capture(capture_content=True, max_content_length=40) as cap:
+        app(capture_content=False)
+        text = cap.llm_calls()[0].attributes["gen_ai.input.messages"]
+        assert text.startswith("[{\"role\":\"user\"") and "[llmobs: truncated" in text and len(text) < 120
+    assert _setup._test_overrides == {}
+    with capture() as cap:
+        app()
+        assert "gen_ai.input.messages" not in cap.llm_calls()[0].attributes
+    with capture() as cap:
+        app(capture_content=True)
+        assert "hello" in cap.llm_calls()[0].attributes["gen_ai.input.messages"]

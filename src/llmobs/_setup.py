@@ -52,6 +52,9 @@ _owned: dict[str, Any] = {}
 _shut_down: set[int] = set()
 # Set by the pytest plugin: providers every instrument() call must use while a test runs.
 _test_providers: tuple[Any, Any] | None = None
+# Set with them: the test's own content settings (capture_on_span, capture_in_event, max_content_length), which
+# win over what the code under test passes to instrument().
+_test_overrides: dict[str, Any] = {}
 # At interpreter exit, the providers llmobs created get this long to flush (the SDK's own exit hook is
 # turned off for them: with a collector that accepts connections and never answers it can block for 30 s+).
 EXIT_TIMEOUT_S = 3.0
@@ -134,13 +137,16 @@ def instrument(
         price_book = PriceBook(config.prices, config.prices_file, file_setting=config.prices_file_setting)
         try:
             tp, mp, lp = _providers(config)
+            content: dict[str, Any] = {"capture_on_span": config.capture_on_span,
+                                       "capture_in_event": config.capture_in_event,
+                                       "max_content_length": config.max_content_length}
+            if _test_providers is not None:
+                content.update(_test_overrides)
             runtime = Runtime(
                 tp.get_tracer(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL),
                 mp.get_meter(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL),
                 price_book,
-                capture_on_span=config.capture_on_span,
-                capture_in_event=config.capture_in_event,
-                max_content_length=config.max_content_length,
+                **content,
                 metrics_layout=config.metrics_layout,
                 event_logger=lp.get_logger(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL)
                 if lp is not None else None,

@@ -31,7 +31,7 @@ def llmobs_capture(request: Any) -> Iterator[Capture]:
     marker = request.node.get_closest_marker("llmobs")
     options = dict(marker.kwargs) if marker is not None else {}
     cap = Capture(
-        capture_content=options.get("capture_content", False),
+        capture_content=options.get("capture_content"),
         max_content_length=options.get("max_content_length"),
     )
     cap.start()

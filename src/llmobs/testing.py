@@ -102,7 +102,10 @@ class RecordedCall:
 class Capture:
     """Everything emitted while the capture is active. Methods drain llmobs's metric queue first."""
 
-    def __init__(self, capture_content: bool | str = False, max_content_length: int | None = None) -> None:
+    def __init__(self, capture_content: bool | str | None = None, max_content_length: int | None = None) -> None:
+        """``capture_content`` / ``max_content_length``: what to record of prompts and completions. When given,
+        they also apply to an ``llmobs.instrument()`` made by the code under test, whatever it passes; when
+        not, content is off unless that call turns it on."""
         from ._config import DEFAULT_MAX_CONTENT_LENGTH, parse_capture_mode
 
         self.exporter = InMemorySpanExporter()
@@ -112,7 +115,13 @@ class Capture:
         self.tracer_provider._llmobs_context_processor = True  # type: ignore[attr-defined]
         self.metric_reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.metric_reader])
-        mode = parse_capture_mode("capture_content", capture_content)
+        mode = parse_capture_mode("capture_content", False if capture_content is None else capture_content)
+        self.overrides: dict[str, Any] = {}
+        if capture_content is not None:
+            self.overrides["capture_on_span"] = mode in (sc.CAPTURE_SPAN_ONLY, sc.CAPTURE_SPAN_AND_EVENT)
+            self.overrides["capture_in_event"] = False
+        if max_content_length is not None:
+            self.overrides["max_content_length"] = max_content_length
         self.runtime = Runtime(
             self.tracer_provider.get_tracer(sc.SCOPE_NAME, __version__),
             self.meter_provider.get_meter(sc.SCOPE_NAME, __version__),
@@ -126,8 +135,9 @@ class Capture:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> Capture:
-        self._saved = (_setup._test_providers, _runtime.peek(), _setup._state)
+        self._saved = (_setup._test_providers, _runtime.peek(), _setup._state, _setup._test_overrides)
         _setup._test_providers = (self.tracer_provider, self.meter_provider)
+        _setup._test_overrides = self.overrides
         # An app-level instrument() may already be active: its integrations now record into this capture.
         _runtime.set_current(self.runtime)
         return self
@@ -141,6 +151,7 @@ class Capture:
         self.runtime.metrics.stop()
         if saved is not None:
             _setup._test_providers = saved[0]
+            _setup._test_overrides = saved[3]
             _runtime.set_current(saved[1])
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
@@ -282,7 +293,7 @@ def _equal(got: Any, want: Any) -> bool:
 
 
 @contextmanager
-def capture(capture_content: bool | str = False, max_content_length: int | None = None) -> Iterator[Capture]:
+def capture(capture_content: bool | str | None = None, max_content_length: int | None = None) -> Iterator[Capture]:
     cap = Capture(capture_content, max_content_length)
     cap.start()
     try:
