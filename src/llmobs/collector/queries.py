@@ -85,8 +85,8 @@ class Filters:
         )
 
     def where(self, table: str = "spans") -> tuple[str, list[Any]]:
-        """A SQL condition and its arguments, for the ``spans`` table, a per-minute rollup (``rollup``; the
-        time range is left to the caller, see ``rollup.minute_span``; users, sessions and text are not in the
+        """A SQL condition and its arguments, for the ``spans`` table, a rollup table (``rollup``; the
+        time range is left to the caller, see ``rollup.split``; users, sessions and text are not in the
         rollups, see ``on_rollups``) or the spans as the rollups count them (``calls``). In the last two,
         ``model`` matches the requested model only."""
         on_rollup = table == "rollup"
@@ -121,7 +121,7 @@ class Filters:
 
     @property
     def on_rollups(self) -> bool:
-        """Whether aggregates under these filters can be read from the per-minute rollups."""
+        """Whether aggregates under these filters can be read from the rollups (minute, hour, day)."""
         return not (self.user or self.session or self.text)
 
 
@@ -225,7 +225,7 @@ REPORT_FIELDS = (
 
 
 _FAST_GROUPS = {"model", "provider", "service"}
-_LLM_OPS_SQL = f"operation IN ({','.join(repr(op) for op in LLM_OPERATIONS)})"
+_LLM_OPS_SQL = rollup.LLM_OPERATIONS_SQL
 
 
 def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...] = ("provider", "model"),
@@ -234,7 +234,7 @@ def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]
     and TTFT percentiles, tokens, output tokens per second of call time, cost. Most expensive first.
 
     Grouped by model, provider and/or service, and not filtered by user, session or text (the dashboard),
-    it reads the per-minute rollups and takes percentiles from 2 %-wide latency buckets (within 1 % of the
+    it reads the rollups and takes percentiles from 2 %-wide latency buckets (within 1 % of the
     exact value): milliseconds at a million calls. Other groupings and filters compute exact percentiles with
     window functions over the spans, which takes seconds at that size unless a user or session narrows it."""
     unknown = [g for g in group_by if g not in GROUPS]
@@ -245,29 +245,39 @@ def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...]
     return _exact_report(conn, filters, group_by)
 
 
-def _minutes(filters: Filters, table: str, by: str | None = None) -> tuple[str, list[Any]]:
-    """A FROM source with the rows of a rollup ``table`` for ``filters``: its whole minutes in the time range
-    and, for the partial minutes at the range's ends, each matching LLM span as one row of the same shape."""
-    where, args = filters.where("rollup")
-    conditions = [where]
-    if by is not None:
-        conditions.insert(0, "kind = ?")
-        args.insert(0, by)
-    lo, hi, edges = rollup.minute_span(filters.since_ns, filters.until_ns)
-    if lo is not None:
-        conditions.append("minute >= ?")
-        args.append(lo)
-    if hi is not None:
-        conditions.append("minute < ?")
-        args.append(hi)
-    parts = [f"SELECT {rollup.STORED[table]} FROM {table} WHERE {' AND '.join(conditions)}"]
+def _minutes(conn: sqlite3.Connection, filters: Filters, table: str, by: str | None = None, within: int = 0,
+             ) -> tuple[str, list[Any]]:
+    """A FROM source with the rows of a rollup ``table`` for ``filters``: day, hour and minute buckets that
+    tile the time range and, for the partial minutes at its ends, each matching LLM span as one row of the
+    same shape (see ``rollup.split``)."""
+    found = conn.execute("SELECT value FROM meta WHERE key = 'retained_from'").fetchone()
+    buckets, edges = rollup.split(filters.since_ns, filters.until_ns, found[0] if found else None, within)
+    where, where_args = filters.where("rollup")
+    parts: list[str] = []
+    args: list[Any] = []
+    for level, first, end in buckets:
+        conditions = ["level = ?", where]
+        piece_args: list[Any] = [level, *where_args]
+        if by is not None:
+            conditions.insert(0, "kind = ?")
+            piece_args.insert(0, by)
+        if first is not None:
+            conditions.append("minute >= ?")
+            piece_args.append(first)
+        if end is not None:
+            conditions.append("minute < ?")
+            piece_args.append(end)
+        parts.append(f"SELECT {rollup.STORED[table]} FROM {table} WHERE {' AND '.join(conditions)}")
+        args += piece_args
     columns = rollup.AS_ROLLUP[table].format(key=rollup.USAGE_KEYS.get(by or "", ""))
     for since_ns, until_ns in edges:
         edge, edge_args = replace(filters, since_ns=since_ns, until_ns=until_ns).where("calls")
-        if table == "ttfc_minutes":
+        if table == "ttfc_rollup":
             edge += " AND ttfc_b IS NOT NULL"
         parts.append(f"SELECT {columns} FROM spans WHERE {_LLM_OPS_SQL} AND {edge}")
         args += edge_args
+    if not parts:  # an empty range
+        parts.append(f"SELECT {rollup.STORED[table]} FROM {table} WHERE 0")
     return f"({' UNION ALL '.join(parts)})", args
 
 
@@ -294,7 +304,7 @@ def _bucket_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[s
         values = {"model": model or None, "provider": provider or None, "service": service or None}
         return tuple(values[g] for g in group_by)
 
-    source, args = _minutes(filters, "llm_minutes")
+    source, args = _minutes(conn, filters, "llm_rollup")
     for provider, model, service, b, n, errors, tin, tout, cost, busy in conn.execute(
         "SELECT provider, model, service, dur_b, SUM(calls), SUM(err * calls), SUM(input_tokens), "
         f"SUM(output_tokens), SUM(cost_usd), SUM(busy_s) FROM {source} GROUP BY provider, model, service, dur_b",
@@ -308,7 +318,7 @@ def _bucket_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[s
         g["tin"], g["tout"] = _add(g["tin"], tin), _add(g["tout"], tout)
         g["cost"], g["busy"] = _add(g["cost"], cost), _add(g["busy"], busy)
         g["lat"][b] = g["lat"].get(b, 0) + n
-    source, args = _minutes(filters, "ttfc_minutes")
+    source, args = _minutes(conn, filters, "ttfc_rollup")
     for provider, model, service, b, n in conn.execute(
         f"SELECT provider, model, service, ttfc_b, SUM(calls) FROM {source} GROUP BY provider, model, service, ttfc_b",
         args,
@@ -379,7 +389,7 @@ def _exact_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[st
 def timeseries(conn: sqlite3.Connection, filters: Filters, bucket_s: float) -> list[dict[str, Any]]:
     """LLM calls per time bucket (``bucket_s`` seconds, aligned to the epoch) and model, oldest first: calls,
     errors, tokens, cost. Whole-minute buckets without user, session or text filters come from the
-    per-minute rollups; others are aggregated over the spans."""
+    rollups; others are aggregated over the spans."""
     if not bucket_s or bucket_s < 1:
         raise ValueError("bucket must be at least 1s")
     width = int(bucket_s * 1e9)
@@ -393,7 +403,7 @@ def timeseries(conn: sqlite3.Connection, filters: Filters, bucket_s: float) -> l
         return [{"start_ns": t, "model": model or None, "calls": n, "errors": errors or 0, "input_tokens": tin,
                  "output_tokens": tout, "cost_usd": cost} for t, model, n, errors, tin, tout, cost in rows]
     k = width // rollup.MINUTE_NS
-    source, args = _minutes(filters, "llm_minutes")
+    source, args = _minutes(conn, filters, "llm_rollup", within=k)
     rows = conn.execute(
         f"SELECT (minute / {k}) * {k} AS m, model, SUM(calls), SUM(err * calls), SUM(input_tokens), "
         f"SUM(output_tokens), SUM(cost_usd) FROM {source} GROUP BY m, model ORDER BY m, model", args,
@@ -410,13 +420,13 @@ def usage(conn: sqlite3.Connection, filters: Filters, by: str = "user", limit: i
           offset: int = 0) -> list[dict[str, Any]]:
     """LLM calls per user or per session (``by``), most expensive first, one page: calls, errors, traces,
     tokens, cost, first and last call; sessions also name their user. Filtered by time only (the UI's page),
-    it reads the per-minute rollups; other filters aggregate over the spans. ``traces`` counts the traces
+    it reads the rollups; other filters aggregate over the spans. ``traces`` counts the traces
     holding the row's LLM calls (not counted for calls without a user or session)."""
     column = _USAGE.get(by)
     if column is None:
         raise ValueError(f"by takes user or session, not {by!r}")
     if replace(filters, since_ns=None, until_ns=None) == Filters():
-        source, args = _minutes(filters, "usage_minutes", by)
+        source, args = _minutes(conn, filters, "usage_rollup", by)
         rows = [(key or None, *rest) for key, *rest in conn.execute(
             "SELECT key, SUM(calls), SUM(errors), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), "
             f"MIN(first_ns), MAX(last_ns), MAX(user_id) FROM {source} GROUP BY key "
@@ -451,22 +461,17 @@ def usage(conn: sqlite3.Connection, filters: Filters, by: str = "user", limit: i
 
 def facets(conn: sqlite3.Connection, filters: Filters, limit: int = 200) -> dict[str, list[str]]:
     """The values the trace list's filters can take among the LLM calls in ``filters``' time range: every
-    service, provider and model, and the ``limit`` most recently seen users and sessions. Read from the
-    per-minute rollups, by whole minutes (the minutes holding the range's ends included)."""
-    where, args = "1", []
-    if filters.since_ns is not None:
-        where += " AND minute >= ?"
-        args.append(filters.since_ns // rollup.MINUTE_NS)
-    if filters.until_ns is not None:
-        where += " AND minute <= ?"
-        args.append(filters.until_ns // rollup.MINUTE_NS)
+    service, provider and model, and the ``limit`` most recently seen users and sessions (from the rollups)."""
+    span = Filters(since_ns=filters.since_ns, until_ns=filters.until_ns)
+    source, args = _minutes(conn, span, "llm_rollup")
     out: dict[str, list[str]] = {}
     for name, column in (("services", "service"), ("providers", "provider"), ("models", "model")):
-        rows = conn.execute(f"SELECT DISTINCT {column} FROM llm_minutes WHERE {where} AND {column} != ''", args)
+        rows = conn.execute(f"SELECT DISTINCT {column} FROM {source} WHERE {column} != ''", args)
         out[name] = sorted(r[0] for r in rows)
     for name, kind in (("users", "user"), ("sessions", "session")):
+        source, args = _minutes(conn, span, "usage_rollup", kind)
         rows = conn.execute(
-            f"SELECT key FROM usage_minutes WHERE kind = ? AND {where} AND key != '' GROUP BY key "
-            "ORDER BY MAX(minute) DESC, key LIMIT ?", [kind, *args, int(limit)])
+            f"SELECT key FROM {source} WHERE key != '' GROUP BY key ORDER BY MAX(last_ns) DESC, key LIMIT ?",
+            [*args, int(limit)])
         out[name] = [r[0] for r in rows]
     return out

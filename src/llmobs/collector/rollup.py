@@ -1,48 +1,117 @@
-"""Per-minute rollups of LLM calls: what the dashboard and the users/sessions pages read.
+"""Rollups of LLM calls by minute, hour and day: what the dashboard and the users/sessions pages read.
 
-The indexer adds each batch of new LLM calls to three tables, one row per minute and key:
+The indexer adds each batch of new LLM calls to three tables, one row per time bucket and key, at three
+levels (``level`` = the bucket's size in minutes: 1, 60, 1440; ``minute`` = its first minute since the epoch):
 
-- ``llm_minutes`` (minute, provider, model, service, err, dur_b): calls, tokens, cost and busy time (the
-  duration of calls that report output tokens) per 2 %-wide latency bucket, so latency percentiles, calls,
-  errors, tokens per second and cost for any set of minutes come from summing rows;
-- ``ttfc_minutes`` (minute, provider, model, service, err, ttfc_b): calls per time-to-first-chunk bucket;
-- ``usage_minutes`` (kind, key, minute): per user (kind ``user``) and per session (``session``): calls,
-  errors, tokens, cost, first and last call, and for sessions their user.
+- ``llm_rollup`` (provider, model, service, err, dur_b): calls, tokens, cost and busy time (the duration of
+  calls that report output tokens) per 2 %-wide latency bucket, so latency percentiles, calls, errors,
+  tokens per second and cost for any time range come from summing rows;
+- ``ttfc_rollup`` (provider, model, service, err, ttfc_b): calls per time-to-first-chunk bucket;
+- ``usage_rollup`` (kind, key): per user (kind ``user``) and per session (``session``): calls, errors,
+  tokens, cost, first and last call, and for sessions their user.
 
-A page's query therefore reads one row per minute and key instead of one per call: at a million calls in
-a burst that is thousands of rows, and at most as many rows as calls when calls are sparse. A time range
-whose ends fall inside a minute takes those partial minutes from the ``spans`` table (its start-time
-index), each span read as a rollup row (``AS_ROLLUP``) in the same query, so results are exact. Keys are
-never NULL ('' stands for "none").
+A query splits its time range into whole days, then whole hours, then whole minutes at the ends, and the
+partial minutes at the very ends, which it reads from the ``spans`` table (start-time index), each span as a
+rollup row (``AS_ROLLUP``), all summed in one SQL query: results are exact for any range, and a week of
+calls costs ~7 day rows per key plus at most two days' worth of hour and minute rows, however many calls
+there were. Keys are never NULL ('' stands for "none"). Buckets are aligned to UTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
+
+from .otlp import LLM_OPERATIONS
 
 MINUTE_NS = 60_000_000_000
 
+LEVELS = (1440, 60, 1)  # bucket sizes in minutes, coarsest first
+
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS llm_minutes (
-    minute INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, service TEXT NOT NULL,
-    err INTEGER NOT NULL, dur_b INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS llm_rollup (
+    level INTEGER NOT NULL, minute INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
+    service TEXT NOT NULL, err INTEGER NOT NULL, dur_b INTEGER NOT NULL,
     calls INTEGER NOT NULL, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, busy_s REAL,
-    PRIMARY KEY (minute, provider, model, service, err, dur_b)
+    PRIMARY KEY (level, minute, provider, model, service, err, dur_b)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ttfc_minutes (
-    minute INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, service TEXT NOT NULL,
-    err INTEGER NOT NULL, ttfc_b INTEGER NOT NULL, calls INTEGER NOT NULL,
-    PRIMARY KEY (minute, provider, model, service, err, ttfc_b)
+CREATE TABLE IF NOT EXISTS ttfc_rollup (
+    level INTEGER NOT NULL, minute INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
+    service TEXT NOT NULL, err INTEGER NOT NULL, ttfc_b INTEGER NOT NULL, calls INTEGER NOT NULL,
+    PRIMARY KEY (level, minute, provider, model, service, err, ttfc_b)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS usage_minutes (
-    kind TEXT NOT NULL, key TEXT NOT NULL, minute INTEGER NOT NULL, calls INTEGER NOT NULL,
-    errors INTEGER NOT NULL, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL,
+CREATE TABLE IF NOT EXISTS usage_rollup (
+    kind TEXT NOT NULL, level INTEGER NOT NULL, minute INTEGER NOT NULL, key TEXT NOT NULL,
+    calls INTEGER NOT NULL, errors INTEGER NOT NULL, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL,
     first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, user_id TEXT,
-    PRIMARY KEY (kind, key, minute)
+    PRIMARY KEY (kind, level, minute, key)
 ) WITHOUT ROWID;
 """
-TABLES = ("llm_minutes", "ttfc_minutes", "usage_minutes")
+TABLES = ("llm_rollup", "ttfc_rollup", "usage_rollup")
+
+
+# Each LLM span of the spans table as one row of a rollup (calls = 1), with the rollup's column names: the
+# partial minutes at a range's ends are read this way and summed with the stored rows in one SQL query.
+_KEYS = "coalesce(provider, '') AS provider, coalesce(model, '') AS model, coalesce(service, '') AS service"
+AS_ROLLUP = {
+    "llm_rollup": f"start_ns / {MINUTE_NS} AS minute, {_KEYS}, (status_code = 2) AS err, dur_b, 1 AS calls, "
+                  "input_tokens, output_tokens, cost_usd, "
+                  "CASE WHEN output_tokens IS NOT NULL THEN duration_s END AS busy_s",
+    "ttfc_rollup": f"start_ns / {MINUTE_NS} AS minute, {_KEYS}, (status_code = 2) AS err, ttfc_b, 1 AS calls",
+    "usage_rollup": f"{{key}} AS key, start_ns / {MINUTE_NS} AS minute, 1 AS calls, (status_code = 2) AS errors, "
+                    "input_tokens, output_tokens, cost_usd, start_ns AS first_ns, start_ns AS last_ns, user_id",
+}
+USAGE_KEYS = {"user": "coalesce(user_id, '')", "session": "coalesce(session_id, '')"}
+LLM_OPERATIONS_SQL = f"operation IN ({', '.join(repr(op) for op in sorted(LLM_OPERATIONS))})"
+STORED = {  # the same columns, in the same order, in the tables
+    "llm_rollup": "minute, provider, model, service, err, dur_b, calls, input_tokens, output_tokens, cost_usd, "
+                  "busy_s",
+    "ttfc_rollup": "minute, provider, model, service, err, ttfc_b, calls",
+    "usage_rollup": "key, minute, calls, errors, input_tokens, output_tokens, cost_usd, first_ns, last_ns, user_id",
+}
+
+
+def _ceil(n: int, size: int) -> int:
+    return -(-n // size) * size
+
+
+def pieces(lo: int | None, hi: int | None, levels: tuple[int, ...] = LEVELS,
+           ) -> list[tuple[int, int | None, int | None]]:
+    """Whole minutes [lo, hi) (None: unbounded) as (level, first, end) bucket ranges, coarsest buckets in the
+    middle: e.g. three days and a few hours become 2 day rows, 23 hour rows and some minute rows per key."""
+    if lo is not None and hi is not None and lo >= hi:
+        return []
+    size, finer = levels[0], levels[1:]
+    a = None if lo is None else _ceil(lo, size)
+    b = None if hi is None else hi // size * size
+    if finer and a is not None and b is not None and a >= b:  # no whole bucket of this size inside
+        return pieces(lo, hi, finer)
+    out = [(size, a, b)]
+    if finer and lo is not None and lo < a:  # type: ignore[operator]
+        out += pieces(lo, a, finer)
+    if finer and hi is not None and b < hi:  # type: ignore[operator]
+        out += pieces(b, hi, finer)
+    return out
+
+
+def split(since_ns: int | None, until_ns: int | None, retained_from: int | None = None, within: int = 0,
+          ) -> tuple[list[tuple[int, int | None, int | None]], list[tuple[int | None, int | None]]]:
+    """A time range as bucket ranges of the rollups (``pieces``) and the partial minutes at its ends (as
+    [start, end) nanosecond ranges, None for unbounded) to read from the spans table. ``retained_from``: the
+    first minute the retention kept (buckets that began before it were dropped, spans before it too).
+    ``within``: only levels whose buckets fall within one bucket of that many minutes (a time series')."""
+    if retained_from is not None:
+        since_ns = max(since_ns or 0, retained_from * MINUTE_NS)
+    lo = None if since_ns is None else -(-since_ns // MINUTE_NS)  # ceil
+    hi = None if until_ns is None else until_ns // MINUTE_NS
+    if lo is not None and hi is not None and lo >= hi:  # inside one minute (or two partial ones)
+        return [], [(since_ns, until_ns)]
+    edges: list[tuple[int | None, int | None]] = []
+    if since_ns is not None and since_ns % MINUTE_NS:
+        edges.append((since_ns, lo * MINUTE_NS))  # type: ignore[operator]
+    if until_ns is not None and until_ns % MINUTE_NS:
+        edges.append((hi * MINUTE_NS, until_ns))  # type: ignore[operator]
+    levels = tuple(level for level in LEVELS if not within or within % level == 0)
+    return pieces(lo, hi, levels), edges
 
 
 def _plus(column: str) -> str:
@@ -51,98 +120,57 @@ def _plus(column: str) -> str:
             f"THEN excluded.{column} ELSE {column} + excluded.{column} END")
 
 
-UPSERT_LLM = (
-    "INSERT INTO llm_minutes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (minute, provider, model, service, err, dur_b) DO UPDATE SET calls = calls + excluded.calls, "
-    + ", ".join(_plus(c) for c in ("input_tokens", "output_tokens", "cost_usd", "busy_s"))
+_SUMS = "SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd"
+_PLUS = ", ".join(_plus(c) for c in ("input_tokens", "output_tokens", "cost_usd"))
+# Per rollup: one indexer batch's calls (``rollup_batch``) grouped by minute and key, and how each level's
+# buckets are summed from those groups and added to the table.
+_STEPS = (
+    ("llm_rollup",
+     f"SELECT minute, provider, model, service, err, dur_b, COUNT(*) AS calls, {_SUMS}, SUM(busy_s) AS busy_s "
+     "FROM rollup_batch GROUP BY minute, provider, model, service, err, dur_b",
+     "SELECT {level}, minute / {level} * {level} AS m, provider, model, service, err, dur_b, SUM(calls), "
+     "SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), SUM(busy_s) FROM rollup_group WHERE true "
+     "GROUP BY m, provider, model, service, err, dur_b "
+     "ON CONFLICT (level, minute, provider, model, service, err, dur_b) DO UPDATE SET calls = calls + excluded.calls, "
+     f"{_PLUS}, {_plus('busy_s')}"),
+    ("ttfc_rollup",
+     "SELECT minute, provider, model, service, err, ttfc_b, COUNT(*) AS calls FROM rollup_batch "
+     "WHERE ttfc_b IS NOT NULL GROUP BY minute, provider, model, service, err, ttfc_b",
+     "SELECT {level}, minute / {level} * {level} AS m, provider, model, service, err, ttfc_b, SUM(calls) "
+     "FROM rollup_group WHERE true GROUP BY m, provider, model, service, err, ttfc_b "
+     "ON CONFLICT (level, minute, provider, model, service, err, ttfc_b) DO UPDATE SET calls = calls + excluded.calls"),
+    *(("usage_rollup",
+       f"SELECT minute, {kind}_key AS key, COUNT(*) AS calls, SUM(err) AS errors, {_SUMS}, "
+       "MIN(start_ns) AS first_ns, MAX(start_ns) AS last_ns, MAX(user_id) AS user_id FROM rollup_batch "
+       "GROUP BY minute, key",
+       f"SELECT '{kind}', {{level}}, minute / {{level}} * {{level}} AS m, key, SUM(calls), SUM(errors), "
+       "SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), MIN(first_ns), MAX(last_ns), MAX(user_id) "
+       "FROM rollup_group WHERE true GROUP BY m, key "
+       "ON CONFLICT (kind, level, minute, key) DO UPDATE SET calls = calls + excluded.calls, "
+       f"errors = errors + excluded.errors, {_PLUS}, first_ns = MIN(first_ns, excluded.first_ns), "
+       "last_ns = MAX(last_ns, excluded.last_ns), "
+       "user_id = coalesce(MAX(user_id, excluded.user_id), user_id, excluded.user_id)")
+      for kind in USAGE_KEYS),
 )
-UPSERT_TTFC = (
-    "INSERT INTO ttfc_minutes VALUES (?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (minute, provider, model, service, err, ttfc_b) DO UPDATE SET calls = calls + excluded.calls"
-)
-UPSERT_USAGE = (
-    "INSERT INTO usage_minutes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (kind, key, minute) DO UPDATE SET calls = calls + excluded.calls, "
-    "errors = errors + excluded.errors, "
-    + ", ".join(_plus(c) for c in ("input_tokens", "output_tokens", "cost_usd"))
-    + ", first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns), "
-    "user_id = coalesce(MAX(user_id, excluded.user_id), user_id, excluded.user_id)"
-)
 
 
-def _add(a: Any, b: Any) -> Any:
-    return b if a is None else a if b is None else a + b
-
-
-def add_calls(conn: Any, llm_rows: Iterable[tuple[Any, ...]]) -> None:
-    """Add new LLM calls (the indexer's rows, ``otlp.LLM_COLUMNS``) to the rollups, inside the caller's
-    transaction: summed per minute and key in memory first, so each key is written once per batch."""
-    llm: dict[tuple[Any, ...], list[Any]] = {}
-    ttfc: dict[tuple[Any, ...], int] = {}
-    usage: dict[tuple[str, str, int], list[Any]] = {}
-    for (model, provider, dur_b, start, _sid, _tid, _op, service, user, session, err, duration, ttfc_b, _ttfc,
-         n_in, n_out, cost) in llm_rows:
-        minute = start // MINUTE_NS
-        service = service or ""
-        busy = duration if n_out is not None else None
-        key = (minute, provider, model, service, err, dur_b)
-        row = llm.get(key)
-        if row is None:
-            llm[key] = [1, n_in, n_out, cost, busy]
-        else:
-            row[0] += 1
-            row[1], row[2], row[3], row[4] = (_add(row[1], n_in), _add(row[2], n_out), _add(row[3], cost),
-                                              _add(row[4], busy))
-        if ttfc_b is not None:
-            tkey = (minute, provider, model, service, err, ttfc_b)
-            ttfc[tkey] = ttfc.get(tkey, 0) + 1
-        for ukey in (("user", user or "", minute), ("session", session or "", minute)):
-            u = usage.get(ukey)
-            if u is None:
-                usage[ukey] = [1, err, n_in, n_out, cost, start, start, user]
-            else:
-                u[0] += 1
-                u[1] += err
-                u[2], u[3], u[4] = _add(u[2], n_in), _add(u[3], n_out), _add(u[4], cost)
-                u[5], u[6] = min(u[5], start), max(u[6], start)
-                if user is not None and (u[7] is None or user > u[7]):
-                    u[7] = user
-    conn.executemany(UPSERT_LLM, [(*k, *v) for k, v in llm.items()])
-    conn.executemany(UPSERT_TTFC, [(*k, n) for k, n in ttfc.items()])
-    conn.executemany(UPSERT_USAGE, [(*k, *v) for k, v in usage.items()])
-
-
-# Each LLM span of the spans table as one row of a rollup (calls = 1), with the rollup's column names: the
-# partial minutes at a range's ends are read this way and summed with the stored rows in one SQL query.
-_KEYS = "coalesce(provider, '') AS provider, coalesce(model, '') AS model, coalesce(service, '') AS service"
-AS_ROLLUP = {
-    "llm_minutes": f"start_ns / {MINUTE_NS} AS minute, {_KEYS}, (status_code = 2) AS err, dur_b, 1 AS calls, "
-                   "input_tokens, output_tokens, cost_usd, "
-                   "CASE WHEN output_tokens IS NOT NULL THEN duration_s END AS busy_s",
-    "ttfc_minutes": f"start_ns / {MINUTE_NS} AS minute, {_KEYS}, (status_code = 2) AS err, ttfc_b, 1 AS calls",
-    "usage_minutes": f"{{key}} AS key, start_ns / {MINUTE_NS} AS minute, 1 AS calls, (status_code = 2) AS errors, "
-                     "input_tokens, output_tokens, cost_usd, start_ns AS first_ns, start_ns AS last_ns, user_id",
-}
-USAGE_KEYS = {"user": "coalesce(user_id, '')", "session": "coalesce(session_id, '')"}
-STORED = {  # the same columns, in the same order, in the tables
-    "llm_minutes": "minute, provider, model, service, err, dur_b, calls, input_tokens, output_tokens, cost_usd, "
-                   "busy_s",
-    "ttfc_minutes": "minute, provider, model, service, err, ttfc_b, calls",
-    "usage_minutes": "key, minute, calls, errors, input_tokens, output_tokens, cost_usd, first_ns, last_ns, user_id",
-}
-
-
-def minute_span(since_ns: int | None, until_ns: int | None) -> tuple[int | None, int | None,
-                                                                     list[tuple[int | None, int | None]]]:
-    """The whole minutes [lo, hi) inside a time range and the partial pieces at its ends (as [start, end)
-    nanosecond ranges, None for unbounded), to read from the spans table."""
-    lo = None if since_ns is None else -(-since_ns // MINUTE_NS)  # ceil
-    hi = None if until_ns is None else until_ns // MINUTE_NS
-    if lo is not None and hi is not None and lo >= hi:  # inside one minute (or two partial ones)
-        return lo, lo, [(since_ns, until_ns)]
-    edges: list[tuple[int | None, int | None]] = []
-    if since_ns is not None and since_ns % MINUTE_NS:
-        edges.append((since_ns, lo * MINUTE_NS))  # type: ignore[operator]
-    if until_ns is not None and until_ns % MINUTE_NS:
-        edges.append((hi * MINUTE_NS, until_ns))  # type: ignore[operator]
-    return lo, hi, edges
+def add_spans(conn: Any, after_rowid: int) -> None:
+    """Add the LLM spans stored after ``after_rowid`` (one indexer batch, inside its transaction; SQLite
+    gives new rows rowids above the largest so far, so retried spans, which were not stored again, are not
+    among them) to every rollup at every level. The spans are read once, as ``AS_ROLLUP`` reads them for a
+    query's partial minutes; each rollup groups them by minute, and each level sums those groups: in a burst
+    a few rows per minute however many calls, and SQLite writes each level in key order."""
+    conn.execute("DROP TABLE IF EXISTS temp.rollup_batch")
+    conn.execute(
+        f"CREATE TEMP TABLE rollup_batch AS SELECT {AS_ROLLUP['llm_rollup']}, ttfc_b, "
+        f"{USAGE_KEYS['user']} AS user_key, {USAGE_KEYS['session']} AS session_key, start_ns, user_id "
+        f"FROM spans WHERE rowid > ? AND {LLM_OPERATIONS_SQL}", (int(after_rowid),))
+    try:
+        for table, group, add in _STEPS:
+            conn.execute("DROP TABLE IF EXISTS temp.rollup_group")
+            conn.execute(f"CREATE TEMP TABLE rollup_group AS {group}")
+            for level in LEVELS:
+                conn.execute(f"INSERT INTO {table} " + add.format(level=level))
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.rollup_group")
+        conn.execute("DROP TABLE IF EXISTS temp.rollup_batch")

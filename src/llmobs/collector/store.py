@@ -5,8 +5,8 @@ that groups the waiting requests into one transaction ("group commit"). A reques
 transaction has committed: from then on a crash (kill -9) cannot lose it. Appending one row per request keeps
 acknowledgement cheap and independent of how many spans a request carries.
 
-``llmobs.db`` is the index the queries read: one row per span with the report columns, and per-minute rollups
-of the LLM calls for the dashboard and the users/sessions pages (``rollup.py``). An indexer thread (in exactly one process: the one that
+``llmobs.db`` is the index the queries read: one row per span with the report columns, and rollups of the LLM
+calls by minute, hour and day for the dashboard and the users/sessions pages (``rollup.py``). An indexer thread (in exactly one process: the one that
 holds ``indexer.lock``) turns received requests into rows, in order, thousands of spans per transaction, and
 records how far it got in the same transaction, so after a crash it resumes where it stopped. Queries first wait
 until everything acknowledged before they started is indexed (``sync``), so a client never misses a span it was
@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
 """
 _INSERT = f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _INDEXED_UPTO = "SELECT value FROM meta WHERE key = 'indexed_upto'"
-_SCHEMA_VERSION = 2  # 2: per-minute rollups replace the llm_calls table; user and session indexes
+_SCHEMA_VERSION = 2  # 2: rollups by minute, hour and day replace the llm_calls table; user and session indexes
 _RETENTION = "__retention__"
 _INDEX_BATCH_SPANS = 32768  # spans per index transaction: each commit rewrites the pages it touched, so
 # bigger transactions touch each hot page once for more rows (8,192: ~50 µs per span at depth; 32,768: ~33)
@@ -321,7 +321,7 @@ class Store:
     def _index_some(self, conn: sqlite3.Connection, source: sqlite3.Connection, upto: int) -> int:
         """Index the next received requests (up to ~8k spans) in one transaction; the new high-water mark."""
         rows: list[Any] = []
-        llm: list[Any] = []
+        has_llm = False
         last = upto
         cursor = source.execute("SELECT id, signal, body FROM payloads WHERE id > ? ORDER BY id LIMIT 256", (upto,))
         try:
@@ -335,7 +335,7 @@ class Store:
                         logger.exception("collector: could not index received request %d", payload_id)
                         continue
                     rows += span_rows
-                    llm += llm_rows
+                    has_llm = has_llm or bool(llm_rows)
                     if len(rows) >= _INDEX_BATCH_SPANS:
                         break
         finally:
@@ -344,19 +344,10 @@ class Store:
             return upto
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("SAVEPOINT spans")
-            before = conn.total_changes
+            before = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()[0]
             conn.executemany(_INSERT, rows)
-            if conn.total_changes - before != len(rows):
-                # Some spans were already stored (an exporter's retry, or twice in this batch): add to the
-                # rollups only the LLM calls that are new. Rare, so only then inserted one by one.
-                conn.execute("ROLLBACK TO spans")
-                fresh = {(row[0], row[1]) for row in rows if conn.execute(_INSERT, row).rowcount == 1}
-                seen: set[tuple[str, str]] = set()
-                llm = [r for r in llm if (r[5], r[4]) in fresh and (r[5], r[4]) not in seen
-                       and not seen.add((r[5], r[4]))]  # type: ignore[func-returns-value]
-            conn.execute("RELEASE spans")
-            rollup.add_calls(conn, llm)
+            if has_llm:
+                rollup.add_spans(conn, before)  # the LLM spans this batch stored (not retried ones)
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_upto', ?)", (last,))
             conn.execute("COMMIT")
         except BaseException:
@@ -419,8 +410,17 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("DELETE FROM spans WHERE start_ns < ?", (cutoff,))
-            for table in rollup.TABLES:  # whole minutes, so the rollups count exactly the spans kept
-                conn.execute(f"DELETE FROM {table} WHERE minute < ?", (cutoff // rollup.MINUTE_NS,))
+            # Whole minutes, so the rollups lose exactly what the spans lose: buckets that began before the
+            # cutoff go (an hour or a day holding it too), and queries then read what follows the cutoff
+            # from finer buckets (rollup.split's retained_from).
+            minute = cutoff // rollup.MINUTE_NS
+            for table in rollup.TABLES:
+                kinds = ("user", "session") if table == "usage_rollup" else (None,)
+                for kind, level in ((k, lv) for k in kinds for lv in rollup.LEVELS):
+                    where = "kind = ? AND level = ?" if kind else "level = ?"
+                    conn.execute(f"DELETE FROM {table} WHERE {where} AND minute < ?",
+                                 (*((kind,) if kind else ()), level, minute))
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('retained_from', ?)", (minute,))
             conn.execute("COMMIT")
         except sqlite3.Error:
             logger.warning("collector: could not apply the retention to the index", exc_info=True)

@@ -2,8 +2,8 @@
 // time from /api/timeseries, both aggregated by the collector, for the chosen time range.
 import { api, el, errorBox, fmtCost, fmtInt, fmtPct, fmtRate, fmtSec, fmtTime, go, rangePicker, svg } from "./util.js";
 
-// whole minutes: the collector answers these from its per-minute rollups
-const BUCKETS = { "15m": "1m", "1h": "2m", "6h": "10m", "24h": "30m", "7d": "6h", "30d": "1d", "": "1d" };
+// whole minutes, hours or days: the collector answers these from its rollups of that size
+const BUCKETS = { "15m": "1m", "1h": "2m", "6h": "10m", "24h": "1h", "7d": "6h", "30d": "1d", "": "1d" };
 const COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
   "#9c755f", "#bab0ac"];
 
