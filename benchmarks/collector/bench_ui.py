@@ -74,6 +74,8 @@ def main() -> None:
             "dashboard: cost over time, 1 min buckets": lambda: queries.timeseries(conn, F(), 60),
             "dashboard, last 15 min: report": lambda: queries.report(conn, F(since_ns=newest - 15 * minute), ("model",)),
             "dashboard, last 15 min: cost over time": lambda: queries.timeseries(conn, F(since_ns=newest - 15 * minute), 60),
+            "dashboard, last 24 h: cost over time, 1 h buckets": lambda: queries.timeseries(conn, F(since_ns=newest - 1440 * minute), 3600),
+            "dashboard, all time: cost over time, 1 d buckets": lambda: queries.timeseries(conn, F(), 86400),
             "dashboard, last minute: report": lambda: queries.report(conn, F(since_ns=newest - minute), ("model",)),
             "dashboard, last minute: cost over time": lambda: queries.timeseries(conn, F(since_ns=newest - minute), 60),
             "users, top 50 by cost": lambda: queries.usage(conn, F(), "user", 50, 0),
