@@ -128,6 +128,10 @@ def test_dashboard_figures_equal_a_direct_computation(stored, name):
             assert (r["input_tokens"], r["output_tokens"]) == (total(f["in"] for f in mine),
                                                                 total(f["out"] for f in mine))
             assert r["cost_usd"] == pytest.approx(total(f["cost"] for f in mine))
+            durations = sorted(f["dur"] for f in mine)  # nearest rank, within 1 % (2 %-wide buckets)
+            for p in (50, 95):
+                exact_p = durations[-(-len(durations) * p // 100) - 1]
+                assert r[f"latency_p{p}_s"] == pytest.approx(exact_p, rel=0.011)
 
 
 @pytest.mark.parametrize("name", RANGES)

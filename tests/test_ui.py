@@ -250,6 +250,12 @@ def test_dashboard_figures_equal_the_report(page, collector, shots):
     total = sum(r["cost_usd"] or 0 for r in rows)
     assert page.inner_text("[data-stat=cost_usd]") == fmt_cost(total)
     assert page.locator("[data-testid=cost-chart] rect").count() >= 4  # one bar per priced model
+    # p95 latency over time: one line per model, through the collector's series (the page asks 1-day buckets)
+    series = queries.timeseries(conn(collector), queries.Filters(), 86400)
+    for model in {r["model"] for r in series}:
+        line = page.locator(f"[data-testid=latency-chart] polyline[data-model='{model}']")
+        assert json.loads(line.get_attribute("data-values") or "") == [
+            r["latency_p95_s"] for r in series if r["model"] == model]
     page.screenshot(path=str(shots / "dashboard.png"))
     # the range picker asks the collector again: nothing is older than a day, nothing is in the future
     page.select_option("[data-testid=range]", "15m")

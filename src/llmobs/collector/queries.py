@@ -388,29 +388,38 @@ def _exact_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[st
 
 def timeseries(conn: sqlite3.Connection, filters: Filters, bucket_s: float) -> list[dict[str, Any]]:
     """LLM calls per time bucket (``bucket_s`` seconds, aligned to the epoch) and model, oldest first: calls,
-    errors, tokens, cost. Whole-minute buckets without user, session or text filters come from the
-    rollups; others are aggregated over the spans."""
+    errors, tokens, cost, and p50 / p95 latency (read off 2 %-wide buckets, as the per-model report's).
+    Whole-minute buckets without user, session or text filters come from the rollups; others are aggregated
+    over the spans."""
     if not bucket_s or bucket_s < 1:
         raise ValueError("bucket must be at least 1s")
     width = int(bucket_s * 1e9)
     if width % rollup.MINUTE_NS or not filters.on_rollups:
         where, args = filters.where("calls")
-        rows = conn.execute(
-            f"SELECT (start_ns / {width}) * {width} AS t, model, COUNT(*), SUM(status_code = 2), "
-            f"SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM spans WHERE {_LLM_OPS_SQL} AND {where} "
-            "GROUP BY t, model ORDER BY t, model", args,
-        ).fetchall()
-        return [{"start_ns": t, "model": model or None, "calls": n, "errors": errors or 0, "input_tokens": tin,
-                 "output_tokens": tout, "cost_usd": cost} for t, model, n, errors, tin, tout, cost in rows]
-    k = width // rollup.MINUTE_NS
-    source, args = _minutes(conn, filters, "llm_rollup", within=k)
+        source = f"(SELECT start_ns / {width} AS m, * FROM spans WHERE {_LLM_OPS_SQL} AND {where})"
+        columns, scale = "COUNT(*), SUM(status_code = 2)", width
+        count = "COUNT(*)"
+    else:
+        k = width // rollup.MINUTE_NS
+        rows_of, args = _minutes(conn, filters, "llm_rollup", within=k)
+        source = f"(SELECT minute / {k} AS m, * FROM {rows_of})"
+        columns, scale = "SUM(calls), SUM(err * calls)", k * rollup.MINUTE_NS
+        count = "SUM(calls)"
     rows = conn.execute(
-        f"SELECT (minute / {k}) * {k} AS m, model, SUM(calls), SUM(err * calls), SUM(input_tokens), "
-        f"SUM(output_tokens), SUM(cost_usd) FROM {source} GROUP BY m, model ORDER BY m, model", args,
+        f"SELECT m, model, {columns}, SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM {source} "
+        "GROUP BY m, model ORDER BY m, model", args,
     ).fetchall()
-    return [{"start_ns": m * rollup.MINUTE_NS, "model": model or None, "calls": n, "errors": errors or 0,
-             "input_tokens": tin, "output_tokens": tout, "cost_usd": cost}
-            for m, model, n, errors, tin, tout, cost in rows]
+    latency: dict[tuple[int, Any], dict[int, int]] = {}
+    for m, model, b, n in conn.execute(f"SELECT m, model, dur_b, {count} FROM {source} GROUP BY m, model, dur_b",
+                                       args):
+        latency.setdefault((m, model), {})[b] = n
+    out = []
+    for m, model, n, errors, tin, tout, cost in rows:
+        hist = latency.get((m, model), {})
+        out.append({"start_ns": m * scale, "model": model or None, "calls": n, "errors": errors or 0,
+                    "input_tokens": tin, "output_tokens": tout, "cost_usd": cost,
+                    "latency_p50_s": _percentile(hist, n, 50), "latency_p95_s": _percentile(hist, n, 95)})
+    return out
 
 
 _USAGE = {"user": "user_id", "session": "session_id"}

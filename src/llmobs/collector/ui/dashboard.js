@@ -52,7 +52,8 @@ export async function dashboardPage(main, _arg, params) {
       chartBox("Cost over time", costOverTime(series.rows, series.bucket_s, color)),
       chartBox("Cost by model", hbars(rows, (r) => r.cost_usd, fmtCost, color)),
       chartBox("Latency p50 / p95 by model", hbars(rows, (r) => r.latency_p95_s, fmtSec, color,
-        (r) => r.latency_p50_s))),
+        (r) => r.latency_p50_s)),
+      chartBox("p95 latency over time", latencyOverTime(series.rows, color))),
     rows.length ? table : el("p", { class: "muted" }, "No LLM calls in this range."));
 }
 
@@ -88,6 +89,40 @@ function costOverTime(points, bucketS, color) {
       base += v;
     }
   });
+  return root;
+}
+
+function latencyOverTime(points, color) {
+  // one line per model through its buckets' p95 latency (the collector's time series), on a shared time axis
+  const W = 560, H = 200, P = 64;
+  const buckets = [...new Set(points.map((p) => p.start_ns))].sort((a, b) => a - b);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "data-testid": "latency-chart" });
+  const values = points.map((p) => p.latency_p95_s).filter((v) => v !== null && v !== undefined);
+  if (!values.length) {
+    root.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted", text: "no data" }));
+    return root;
+  }
+  const max = Math.max(...values) || 1;
+  const slot = (W - P - 8) / buckets.length;
+  const x = (b) => P + buckets.indexOf(b) * slot + slot / 2;
+  const y = (v) => H - 20 - (v / max) * (H - 30);
+  root.append(svg("line", { x1: P, x2: W, y1: H - 20, y2: H - 20, class: "axis-line" }),
+    svg("text", { x: P - 4, y: y(max) + 4, "text-anchor": "end", class: "tick", text: fmtSec(max) }),
+    svg("text", { x: P, y: H - 4, class: "tick", text: fmtTime(buckets[0]) }));
+  const byModel = new Map();
+  for (const p of points) {
+    if (p.latency_p95_s === null || p.latency_p95_s === undefined) continue;
+    if (!byModel.has(p.model)) byModel.set(p.model, []);
+    byModel.get(p.model).push(p);
+  }
+  for (const [model, mine] of byModel) {
+    const stroke = color.get(model) || "#888";
+    const line = svg("polyline", { points: mine.map((p) => `${x(p.start_ns)},${y(p.latency_p95_s)}`).join(" "),
+      fill: "none", stroke, "stroke-width": 2, "data-model": model ?? "",
+      "data-values": JSON.stringify(mine.map((p) => p.latency_p95_s)) });
+    root.append(line, ...mine.map((p) => svg("circle", { cx: x(p.start_ns), cy: y(p.latency_p95_s), r: 2.5,
+      fill: stroke }, svg("title", { text: `${fmtTime(p.start_ns)} ${model}: p95 ${fmtSec(p.latency_p95_s)}` }))));
+  }
   return root;
 }
 
