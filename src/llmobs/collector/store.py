@@ -6,9 +6,10 @@ transaction has committed: from then on a crash (kill -9) cannot lose it. Append
 acknowledgement cheap and independent of how many spans a request carries.
 
 ``llmobs.db`` is the index the queries read: one row per span with the report columns, and rollups of the LLM
-calls by minute, hour and day for the dashboard and the users/sessions pages (``rollup.py``). An indexer thread (in exactly one process: the one that
-holds ``indexer.lock``) turns received requests into rows, in order, thousands of spans per transaction, and
-records how far it got in the same transaction, so after a crash it resumes where it stopped. Queries first wait
+calls by minute, hour and day for the dashboard and the users/sessions pages (``rollup.py``). An indexer
+thread (in exactly one process: the one that holds ``indexer.lock``) turns received requests into rows, in
+order, thousands of spans per transaction, and records how far it got in the same transaction, so after a
+crash it resumes where it stopped. Queries first wait
 until everything acknowledged before they started is indexed (``sync``), so a client never misses a span it was
 told is stored. Rows are idempotent on (trace_id, span_id): a batch retried by an exporter is counted once,
 in the spans and in the rollups. The index is derived data: when its layout changes (``_SCHEMA_VERSION``) it is
