@@ -14,7 +14,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyVa
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from llmobs.collector import otlp
-from llmobs.collector.otlp import COLUMNS, LLM_COLUMNS, index_rows
+from llmobs.collector.otlp import COLUMNS, index_rows
 
 CURRENT = {
     "provider": "gen_ai.provider.name", "user": "user.id", "in": "gen_ai.usage.input_tokens",
@@ -54,9 +54,8 @@ def one_span(attrs, **kw):
 
 
 def row_of(body):
-    rows, llm = index_rows(body, 7)
-    (row,) = rows
-    return dict(zip(COLUMNS, row, strict=True)), [dict(zip(LLM_COLUMNS, r, strict=True)) for r in llm]
+    (row,) = index_rows(body, 7)
+    return dict(zip(COLUMNS, row, strict=True))
 
 
 def test_current_names_win_over_older_ones_in_either_order():
@@ -66,20 +65,20 @@ def test_current_names_win_over_older_ones_in_either_order():
             a = (CURRENT[slot], 5 if slot in ("in", "out", "cache_write") else 0.5 if slot == "cost" else "new")
             b = (OLDER[slot], 9 if slot in ("in", "out", "cache_write") else 0.9 if slot == "cost" else "old")
             pairs += [a, b] if current_first else [b, a]
-        row, _ = row_of(one_span(pairs))
+        row = row_of(one_span(pairs))
         assert (row["provider"], row["user_id"], row["input_tokens"], row["output_tokens"],
                 row["cache_write_tokens"], row["cost_usd"]) == ("new", "new", 5, 5, 5, 0.5)
 
 
 def test_older_names_alone_are_read():
-    row, _ = row_of(one_span([(OLDER[s], 3 if s in ("in", "out", "cache_write") else 0.25 if s == "cost" else "o")
+    row = row_of(one_span([(OLDER[s], 3 if s in ("in", "out", "cache_write") else 0.25 if s == "cost" else "o")
                               for s in OLDER] + [("gen_ai.usage.cost.amount", 0.5)]))
     assert (row["provider"], row["user_id"], row["input_tokens"], row["output_tokens"],
             row["cache_write_tokens"], row["cost_usd"]) == ("o", "o", 3, 3, 3, 0.5)  # .amount before .cost
 
 
 def test_wrong_types_are_no_value_and_whole_floats_are_counts():
-    row, _ = row_of(one_span([
+    row = row_of(one_span([
         ("gen_ai.request.model", 42), ("gen_ai.usage.input_tokens", 12.0), ("gen_ai.usage.output_tokens", 1.5),
         ("gen_ai.usage.reasoning.output_tokens", True), ("llmobs.cost.total_usd", "0.1"),
         ("gen_ai.usage.cache_read.input_tokens", -3), ("gen_ai.response.time_to_first_chunk", 2),
@@ -91,7 +90,7 @@ def test_wrong_types_are_no_value_and_whole_floats_are_counts():
 
 def test_long_and_structured_values():
     long_model = "m" * 300  # a two-byte length
-    row, _ = row_of(one_span([
+    row = row_of(one_span([
         ("gen_ai.request.model", long_model), ("gen_ai.input.messages", '[{"role":"user"}]'),
         ("gen_ai.output.messages", ["a", 1]), ("gen_ai.operation.name", "chat"),
     ]))
@@ -116,7 +115,7 @@ def test_a_keyvalue_encoded_value_first_is_read():
     body = _ld(1, _ld(2, _ld(2, span)))
     assert ExportTraceServiceRequest.FromString(body).resource_spans[0].scope_spans[0].spans[0].attributes[0].key \
         == "gen_ai.request.model"
-    row, _ = row_of(body)
+    row = row_of(body)
     assert row["model"] == "odd-model"
 
 
@@ -124,7 +123,7 @@ def test_memo_stays_bounded(monkeypatch):
     monkeypatch.setattr(otlp, "_KV_MEMO", otlp._KVMemo())  # whatever earlier tests left in it
     monkeypatch.setattr(otlp, "_MEMO_MAX", 10)
     for i in range(50):
-        row, _ = row_of(one_span([("user.id", f"user-{i}")]))
+        row = row_of(one_span([("user.id", f"user-{i}")]))
         assert row["user_id"] == f"user-{i}"
     assert len(otlp._KV_MEMO) <= 10
 
@@ -186,7 +185,7 @@ def plain(attrs):
 def test_indexer_agrees_with_the_full_message(attrs):
     # OTLP keys are unique per span; with repeats, protobuf readers disagree on which wins, so dedupe.
     attrs = list(dict(attrs).items())
-    row, llm = row_of(one_span(attrs))
+    row = row_of(one_span(attrs))
     expected = plain(attrs)
     for column, value in expected.items():
         got = row[column]
@@ -194,4 +193,8 @@ def test_indexer_agrees_with_the_full_message(attrs):
             assert got == value
         else:
             assert got == value, column
-    assert (len(llm) == 1) == (expected["operation"] in otlp.LLM_OPERATIONS)
+    # LLM calls carry their latency buckets, as the rollups group them; other spans none
+    if expected["operation"] in otlp.LLM_OPERATIONS:
+        assert row["dur_b"] == otlp.bucket(row["duration_s"]) and row["ttfc_b"] == otlp.bucket(expected["ttfc_s"])
+    else:
+        assert row["dur_b"] is None and row["ttfc_b"] is None

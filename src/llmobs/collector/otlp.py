@@ -35,10 +35,6 @@ COLUMNS = (
     "error_type", "user_id", "session_id", "content", "batch_id", "batch_index", "dur_b", "ttfc_b",
 )
 
-LLM_COLUMNS = (
-    "model", "provider", "dur_b", "start_ns", "span_id", "trace_id", "operation", "service", "user_id",
-    "session_id", "err", "duration_s", "ttfc_b", "ttfc_s", "input_tokens", "output_tokens", "cost_usd",
-)
 LLM_OPERATIONS = frozenset(sc.LLM_OPERATIONS)
 # Latency buckets for the report: 2 % wide (log base 1.02), so a percentile read off them is within 1 %.
 BUCKET_BASE = 1.02
@@ -269,8 +265,9 @@ def _slots(kvs: Any) -> dict[str, Any]:
     return dict(map(_KV_MEMO.__getitem__, kvs))
 
 
-def index_rows(body: bytes, payload_id: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The ``spans`` rows (see COLUMNS) and the LLM calls (LLM_COLUMNS, for the rollups) of a stored trace request.
+def index_rows(body: bytes, payload_id: int) -> list[tuple[Any, ...]]:
+    """The ``spans`` rows (see COLUMNS) of a stored trace request; LLM calls carry their latency buckets
+    (``dur_b``, ``ttfc_b``; None on other spans), which the rollups group by.
 
     Report columns are read from the current semantic-convention names and from the older ones other emitters
     still send. Each span is referenced by (``payload_id``, its position in the request), where its full
@@ -278,7 +275,6 @@ def index_rows(body: bytes, payload_id: int) -> tuple[list[tuple[Any, ...]], lis
     request = _lite_request_class()()
     request.ParseFromString(body)
     rows: list[tuple[Any, ...]] = []
-    llm: list[tuple[Any, ...]] = []
     index = 0
     llm_ops = LLM_OPERATIONS
     for rs in request.resource_spans:
@@ -314,17 +310,13 @@ def index_rows(body: bytes, payload_id: int) -> tuple[list[tuple[Any, ...]], lis
                 dur_b = ttfc_b = None
                 if operation in llm_ops:
                     dur_b, ttfc_b = bucket(duration) if duration is not None else -701, bucket(ttfc)
-                    llm.append((
-                        model or "", provider or "", dur_b, start, span_id, trace_id, operation, service, user,
-                        session, 1 if code == 2 else 0, duration, ttfc_b, ttfc, n_in, n_out, cost,
-                    ))
                 rows.append((
                     *head, operation, provider, model, get("response_model"), n_in, n_out, get("cache_read"),
                     get("cache_write"), get("reasoning"), cost, ttfc, get("error_type"), user, session, content, payload_id,
                     index, dur_b, ttfc_b,
                 ))
                 index += 1
-    return rows, llm
+    return rows
 
 
 _NO_FACTS = (None,) * 15

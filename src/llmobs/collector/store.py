@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
 """
 _INSERT = f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _INDEXED_UPTO = "SELECT value FROM meta WHERE key = 'indexed_upto'"
+_DUR_B = COLUMNS.index("dur_b")
 _SCHEMA_VERSION = 2  # 2: rollups by minute, hour and day replace the llm_calls table; user and session indexes
 _RETENTION = "__retention__"
 _INDEX_BATCH_SPANS = 32768  # spans per index transaction: each commit rewrites the pages it touched, so
@@ -322,7 +323,6 @@ class Store:
     def _index_some(self, conn: sqlite3.Connection, source: sqlite3.Connection, upto: int) -> int:
         """Index the next received requests (up to ~8k spans) in one transaction; the new high-water mark."""
         rows: list[Any] = []
-        has_llm = False
         last = upto
         cursor = source.execute("SELECT id, signal, body FROM payloads WHERE id > ? ORDER BY id LIMIT 256", (upto,))
         try:
@@ -330,13 +330,12 @@ class Store:
                 last = payload_id
                 if signal == "traces":
                     try:
-                        span_rows, llm_rows = index_rows(body, payload_id)
+                        span_rows = index_rows(body, payload_id)
                     except Exception:  # validated at ingest, so a bug: log it, skip it, never stall
                         self.index_errors += 1
                         logger.exception("collector: could not index received request %d", payload_id)
                         continue
                     rows += span_rows
-                    has_llm = has_llm or bool(llm_rows)
                     if len(rows) >= _INDEX_BATCH_SPANS:
                         break
         finally:
@@ -347,7 +346,7 @@ class Store:
         try:
             before = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()[0]
             conn.executemany(_INSERT, rows)
-            if has_llm:
+            if any(row[_DUR_B] is not None for row in rows):  # LLM calls among them
                 rollup.add_spans(conn, before)  # the LLM spans this batch stored (not retried ones)
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_upto', ?)", (last,))
             conn.execute("COMMIT")
