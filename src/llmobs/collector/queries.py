@@ -18,6 +18,7 @@ from . import rollup
 from .otlp import bucket_value, span_details, spans_of
 
 LLM_OPERATIONS = sc.LLM_OPERATIONS
+_LLM_OPS_SQL = rollup.LLM_OPERATIONS_SQL  # "operation IN (...)": the spans that are LLM calls
 GROUPS = {  # report group name -> column
     "model": "model",
     "response_model": "response_model",
@@ -149,11 +150,11 @@ def list_traces(conn: sqlite3.Connection, filters: Filters, limit: int = 50, off
     for trace_id in ids[int(offset):]:
         agg = conn.execute(
             "SELECT MIN(start_ns), MAX(end_ns), COUNT(*), "
-            f"SUM(operation IN ({','.join('?' * len(LLM_OPERATIONS))})), "
+            f"SUM({_LLM_OPS_SQL}), "
             "SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), MAX(status_code = 2), "
             "GROUP_CONCAT(DISTINCT service), GROUP_CONCAT(DISTINCT model), GROUP_CONCAT(DISTINCT user_id), "
             "GROUP_CONCAT(DISTINCT session_id) FROM spans WHERE trace_id = ?",
-            [*LLM_OPERATIONS, trace_id],
+            (trace_id,),
         ).fetchone()
         root = conn.execute(
             "SELECT name, service FROM spans WHERE trace_id = ? ORDER BY (parent_span_id IS NOT NULL), start_ns "
@@ -225,7 +226,6 @@ REPORT_FIELDS = (
 
 
 _FAST_GROUPS = {"model", "provider", "service"}
-_LLM_OPS_SQL = rollup.LLM_OPERATIONS_SQL
 
 
 def report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[str, ...] = ("provider", "model"),
@@ -348,11 +348,10 @@ def _exact_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[st
     cols = [GROUPS[g] for g in group_by]
     part = ", ".join(cols)
     where, args = filters.where()
-    ops = ",".join("?" * len(LLM_OPERATIONS))
     sql = f"""
         WITH f AS (
             SELECT {part}, duration_s, ttfc_s, status_code, input_tokens, output_tokens, cost_usd
-            FROM spans WHERE operation IN ({ops}) AND {where}
+            FROM spans WHERE {_LLM_OPS_SQL} AND {where}
         ), r AS (
             SELECT *,
                 ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY duration_s) AS rd,
@@ -372,7 +371,7 @@ def _exact_report(conn: sqlite3.Connection, filters: Filters, group_by: tuple[st
         ORDER BY SUM(cost_usd) IS NULL, SUM(cost_usd) DESC, COUNT(*) DESC
     """
     out = []
-    for row in conn.execute(sql, [*LLM_OPERATIONS, *args]).fetchall():
+    for row in conn.execute(sql, args).fetchall():
         values = tuple(row)
         item: dict[str, Any] = dict(zip(group_by, values[: len(group_by)], strict=False))
         calls, errors, p50, p95, p99, t50, t95, tin, tout, tps, cost = values[len(group_by):]
@@ -473,10 +472,12 @@ def facets(conn: sqlite3.Connection, filters: Filters, limit: int = 200) -> dict
     service, provider and model, and the ``limit`` most recently seen users and sessions (from the rollups)."""
     span = Filters(since_ns=filters.since_ns, until_ns=filters.until_ns)
     source, args = _minutes(conn, span, "llm_rollup")
-    out: dict[str, list[str]] = {}
-    for name, column in (("services", "service"), ("providers", "provider"), ("models", "model")):
-        rows = conn.execute(f"SELECT DISTINCT {column} FROM {source} WHERE {column} != ''", args)
-        out[name] = sorted(r[0] for r in rows)
+    seen: dict[str, set[str]] = {"services": set(), "providers": set(), "models": set()}
+    for service, provider, model in conn.execute(f"SELECT DISTINCT service, provider, model FROM {source}", args):
+        seen["services"].add(service)
+        seen["providers"].add(provider)
+        seen["models"].add(model)
+    out: dict[str, list[str]] = {name: sorted(values - {""}) for name, values in seen.items()}
     for name, kind in (("users", "user"), ("sessions", "session")):
         source, args = _minutes(conn, span, "usage_rollup", kind)
         rows = conn.execute(

@@ -101,7 +101,7 @@ def split(since_ns: int | None, until_ns: int | None, retained_from: int | None 
     ``within``: only levels whose buckets fall within one bucket of that many minutes (a time series')."""
     if retained_from is not None:
         since_ns = max(since_ns or 0, retained_from * MINUTE_NS)
-    lo = None if since_ns is None else -(-since_ns // MINUTE_NS)  # ceil
+    lo = None if since_ns is None else _ceil(since_ns, MINUTE_NS) // MINUTE_NS
     hi = None if until_ns is None else until_ns // MINUTE_NS
     if lo is not None and hi is not None and lo >= hi:  # inside one minute (or two partial ones)
         return [], [(since_ns, until_ns)]
