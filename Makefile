@@ -1,8 +1,8 @@
 # The two commands a fresh machine needs (see README):
 #   make demo   installs llmobs into .venv and runs the demo
-#   make test   installs llmobs with its test dependencies into .venv and runs the whole test suite, builds
-#               the docs site strictly, checks the Grafana dashboard against a real Prometheus, then runs
-#               the tests of packages that pin openai 2.x in .venv-openai2
+#   make test   installs llmobs with its test dependencies into .venv and runs the whole test suite (which
+#               builds the docs site strictly: tests/test_docs.py), checks the Grafana dashboard against a
+#               real Prometheus, then runs the tests of packages that pin openai 2.x in .venv-openai2
 #   make docs   builds the docs site into site/ (mkdocs --strict: any warning, e.g. a broken link, fails)
 #   make integrations   checks integrations/ against real Prometheus and Phoenix servers
 PYTHON ?= python3
@@ -26,7 +26,6 @@ OPENAI2_TESTS := tests/test_llama_index.py tests/test_example_llamaindex.py test
 test: $(BIN)/python $(VENV2)/bin/python chromium
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pytest
-	$(MKDOCS_BUILD)
 	$(NOX) -s integration_prometheus
 	$(VENV2)/bin/python -m pip install --quiet -e '.[test]' -r tests/requirements-openai2.txt
 	$(VENV2)/bin/python -m pytest $(OPENAI2_TESTS)
