@@ -52,8 +52,8 @@ _owned: dict[str, Any] = {}
 _shut_down: set[int] = set()
 # Set by the pytest plugin: providers every instrument() call must use while a test runs.
 _test_providers: tuple[Any, Any] | None = None
-# Set with them: the test's own content settings (capture_on_span, capture_in_event, max_content_length), which
-# win over what the code under test passes to instrument().
+# Set with them (empty otherwise): the test's own content settings (capture_on_span, capture_in_event,
+# max_content_length), which win over what the code under test passes to instrument().
 _test_overrides: dict[str, Any] = {}
 # At interpreter exit, the providers llmobs created get this long to flush (the SDK's own exit hook is
 # turned off for them: with a collector that accepts connections and never answers it can block for 30 s+).
@@ -139,9 +139,8 @@ def instrument(
             tp, mp, lp = _providers(config)
             content: dict[str, Any] = {"capture_on_span": config.capture_on_span,
                                        "capture_in_event": config.capture_in_event,
-                                       "max_content_length": config.max_content_length}
-            if _test_providers is not None:
-                content.update(_test_overrides)
+                                       "max_content_length": config.max_content_length,
+                                       **_test_overrides}  # empty unless a test capture is active
             runtime = Runtime(
                 tp.get_tracer(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL),
                 mp.get_meter(sc.SCOPE_NAME, __version__, schema_url=sc.SCHEMA_URL),
