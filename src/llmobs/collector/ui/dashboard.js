@@ -49,7 +49,7 @@ export async function dashboardPage(main, _arg, params) {
       el("div", {}, el("dt", {}, "Cost"), el("dd", { "data-stat": "cost_usd" }, fmtCost(totalCost))),
       el("div", {}, el("dt", {}, "Models"), el("dd", {}, fmtInt(rows.length)))),
     el("div", { class: "charts" },
-      chartBox("Cost over time", costOverTime(series.rows, series.bucket_s, color)),
+      chartBox("Cost over time", costOverTime(series.rows, color)),
       chartBox("Cost by model", hbars(rows, (r) => r.cost_usd, fmtCost, color)),
       chartBox("Latency p50 / p95 by model", hbars(rows, (r) => r.latency_p95_s, fmtSec, color,
         (r) => r.latency_p50_s)),
@@ -61,26 +61,38 @@ function chartBox(title, chart) {
   return el("figure", { class: "chart" }, el("figcaption", {}, title), chart);
 }
 
-function costOverTime(points, bucketS, color) {
+// A time chart's frame: the buckets on x, a value scale to `max` on y (labelled with `fmtMax`), the axis;
+// null when there are no buckets (the svg then says "no data").
+function timeFrame(root, points, max, fmtMax) {
   const W = 560, H = 200, P = 64;
   const buckets = [...new Set(points.map((p) => p.start_ns))].sort((a, b) => a - b);
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "data-testid": "cost-chart" });
   if (!buckets.length) {
     root.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted", text: "no data" }));
-    return root;
+    return null;
   }
-  const totals = new Map(buckets.map((b) => [b, 0]));
-  for (const p of points) totals.set(p.start_ns, totals.get(p.start_ns) + (p.cost_usd || 0));
-  const max = Math.max(...totals.values()) || 1;
   const slot = (W - P - 8) / buckets.length;
-  const bw = Math.max(Math.min(slot * 0.8, 40), 1);
   const y = (v) => H - 20 - (v / max) * (H - 30);
   root.append(svg("line", { x1: P, x2: W, y1: H - 20, y2: H - 20, class: "axis-line" }),
-    svg("text", { x: P - 4, y: y(max) + 4, "text-anchor": "end", class: "tick", text: `$${max.toPrecision(2)}` }),
+    svg("text", { x: P - 4, y: y(max) + 4, "text-anchor": "end", class: "tick", text: fmtMax(max) }),
     svg("text", { x: P, y: H - 4, class: "tick", text: fmtTime(buckets[0]) }));
-  buckets.forEach((b, i) => {
+  return { buckets, slot, y, left: (b) => P + buckets.indexOf(b) * slot };
+}
+
+function timeChart(testid) {
+  return svg("svg", { viewBox: "0 0 560 200", role: "img", "data-testid": testid });
+}
+
+function costOverTime(points, color) {
+  const root = timeChart("cost-chart");
+  const totals = new Map();
+  for (const p of points) totals.set(p.start_ns, (totals.get(p.start_ns) || 0) + (p.cost_usd || 0));
+  const frame = timeFrame(root, points, Math.max(0, ...totals.values()) || 1, (v) => `$${v.toPrecision(2)}`);
+  if (!frame) return root;
+  const { buckets, slot, y, left } = frame;
+  const bw = Math.max(Math.min(slot * 0.8, 40), 1);
+  for (const b of buckets) {
     let base = 0;
-    const x = P + i * slot + (slot - bw) / 2;
+    const x = left(b) + (slot - bw) / 2;
     for (const p of points.filter((q) => q.start_ns === b)) {
       const v = p.cost_usd || 0;
       if (!v) continue;
@@ -88,40 +100,30 @@ function costOverTime(points, bucketS, color) {
         fill: color.get(p.model) || "#888" }, svg("title", { text: `${fmtTime(b)} ${p.model}: ${fmtCost(v)}` })));
       base += v;
     }
-  });
+  }
   return root;
 }
 
 function latencyOverTime(points, color) {
   // one line per model through its buckets' p95 latency (the collector's time series), on a shared time axis
-  const W = 560, H = 200, P = 64;
-  const buckets = [...new Set(points.map((p) => p.start_ns))].sort((a, b) => a - b);
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "data-testid": "latency-chart" });
-  const values = points.map((p) => p.latency_p95_s).filter((v) => v !== null && v !== undefined);
-  if (!values.length) {
-    root.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "muted", text: "no data" }));
-    return root;
-  }
-  const max = Math.max(...values) || 1;
-  const slot = (W - P - 8) / buckets.length;
-  const x = (b) => P + buckets.indexOf(b) * slot + slot / 2;
-  const y = (v) => H - 20 - (v / max) * (H - 30);
-  root.append(svg("line", { x1: P, x2: W, y1: H - 20, y2: H - 20, class: "axis-line" }),
-    svg("text", { x: P - 4, y: y(max) + 4, "text-anchor": "end", class: "tick", text: fmtSec(max) }),
-    svg("text", { x: P, y: H - 4, class: "tick", text: fmtTime(buckets[0]) }));
+  const root = timeChart("latency-chart");
+  const drawn = points.filter((p) => p.latency_p95_s !== null && p.latency_p95_s !== undefined);
+  const frame = timeFrame(root, drawn, Math.max(0, ...drawn.map((p) => p.latency_p95_s)) || 1, fmtSec);
+  if (!frame) return root;
+  const { slot, y, left } = frame;
+  const x = (b) => left(b) + slot / 2;
   const byModel = new Map();
-  for (const p of points) {
-    if (p.latency_p95_s === null || p.latency_p95_s === undefined) continue;
+  for (const p of drawn) {
     if (!byModel.has(p.model)) byModel.set(p.model, []);
     byModel.get(p.model).push(p);
   }
   for (const [model, mine] of byModel) {
     const stroke = color.get(model) || "#888";
-    const line = svg("polyline", { points: mine.map((p) => `${x(p.start_ns)},${y(p.latency_p95_s)}`).join(" "),
+    root.append(svg("polyline", { points: mine.map((p) => `${x(p.start_ns)},${y(p.latency_p95_s)}`).join(" "),
       fill: "none", stroke, "stroke-width": 2, "data-model": model ?? "",
-      "data-values": JSON.stringify(mine.map((p) => p.latency_p95_s)) });
-    root.append(line, ...mine.map((p) => svg("circle", { cx: x(p.start_ns), cy: y(p.latency_p95_s), r: 2.5,
-      fill: stroke }, svg("title", { text: `${fmtTime(p.start_ns)} ${model}: p95 ${fmtSec(p.latency_p95_s)}` }))));
+      "data-values": JSON.stringify(mine.map((p) => p.latency_p95_s)) }),
+    ...mine.map((p) => svg("circle", { cx: x(p.start_ns), cy: y(p.latency_p95_s), r: 2.5, fill: stroke },
+      svg("title", { text: `${fmtTime(p.start_ns)} ${model}: p95 ${fmtSec(p.latency_p95_s)}` }))));
   }
   return root;
 }
