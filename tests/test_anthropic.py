@@ -23,7 +23,7 @@ import llmobs
 from llmobs import semconv as sc
 from llmobs.instrumentation import anthropic as ai
 from tests.support import anthropic_wire as w
-from tests.support.integration import capture_fixtures, one_call, run
+from tests.support.integration import capture_fixtures, dropped_connection_error, one_call, run, sdk_version
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 # Recent anthropic SDKs trace themselves (one span per call, started through this function); older ones
@@ -300,18 +300,47 @@ def test_stream_exit_paths_each_end_the_span_once(cap, server):
     assert all(c.input_tokens == 12 for c in calls)  # message_start had arrived
 
 
+# anthropic 2.17 wraps a connection dropped mid-stream in APIConnectionError; earlier releases let the HTTP
+# library's RemoteProtocolError through. Either way the span names what the user got.
+DROPPED, DROPPED_NAME = dropped_connection_error(anthropic, w.HTTP, wraps=sdk_version(anthropic) >= (2, 17))
+
+
+def _assert_cut_call(cap, info, seen):
+    if DROPPED is anthropic.APIConnectionError:
+        assert isinstance(info.value.__cause__, w.HTTP.RemoteProtocolError), repr(info.value.__cause__)
+    call = one_call(cap)
+    assert seen == 4  # message_start, content_block_start, two deltas (the SDK drops the ping)
+    assert call.error_type == DROPPED_NAME
+    assert call.span.status.status_code is StatusCode.ERROR and call.incomplete
+    assert call.attributes[sc.LLMOBS_STREAM_CHUNKS] == seen
+    assert call.input_tokens == 12  # from message_start: what arrived before the drop is kept
+    assert call.time_to_first_chunk is not None
+
+
 def test_stream_cut_by_the_server_marks_the_error(cap, server):
     """Scenario 7: a dropped connection mid-stream reaches the user; the span keeps what arrived."""
     server.add_stream(w.stream_events(w.message()), fail_after=5)
     seen = 0
-    with pytest.raises(w.HTTP.RemoteProtocolError):
+    with pytest.raises(DROPPED) as info:
         for _ in create(w.client(server), stream=True):
             seen += 1
-    call = one_call(cap)
-    assert seen == 4  # message_start, content_block_start, two deltas (the SDK drops the ping)
-    assert call.error_type == f"{w.HTTP.__name__}.RemoteProtocolError"
-    assert call.span.status.status_code is StatusCode.ERROR
-    assert call.input_tokens == 12  # from message_start
+    assert type(info.value) is DROPPED
+    _assert_cut_call(cap, info, seen)
+
+
+def test_async_stream_cut_by_the_server_marks_the_error(cap, server):
+    """Scenario 7, async: the same exception reaches the caller of ``async for``; the span keeps what arrived."""
+    server.add_stream(w.stream_events(w.message()), fail_after=5)
+    seen = []
+
+    async def main():
+        async for event in await create(w.client(server, async_=True), stream=True):
+            seen.append(event)
+
+    with pytest.raises(DROPPED) as info:
+        run(main())
+    assert type(info.value) is DROPPED
+    _assert_cut_call(cap, info, len(seen))
 
 
 def test_error_event_mid_stream(cap, server):

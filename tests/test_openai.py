@@ -23,7 +23,7 @@ import llmobs
 from llmobs import semconv as sc
 from llmobs.instrumentation import openai as oi
 from tests.support import openai_wire as w
-from tests.support.integration import capture_fixtures, one_call, run
+from tests.support.integration import capture_fixtures, dropped_connection_error, one_call, run, sdk_version
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 
@@ -344,17 +344,22 @@ def test_stream_close_and_with_block(cap, server):
     assert len(calls) == 3 and all(c.incomplete for c in calls)
 
 
+# openai 3.x wraps a connection dropped mid-stream in APIConnectionError; 2.x lets the HTTP library's error through.
+DROPPED, DROPPED_NAME = dropped_connection_error(openai, w.HTTP, wraps=sdk_version(openai) >= (3,))
+
+
 def test_stream_error_midway_reaches_user_and_keeps_partial(cap, server):
     """Scenario 1: an exception raised by the stream: same object to the caller; span ERROR, partial."""
     client = w.client(server)
     stream = _stream(server, client, fail_after=3)
     got = []
-    with pytest.raises(Exception) as info:
+    with pytest.raises(DROPPED) as info:
         for chunk in stream:
             got.append(chunk)
+    assert type(info.value) is DROPPED
     call = one_call(cap)
     assert call.span.status.status_code is StatusCode.ERROR
-    assert call.error_type and call.error_type.split(".")[-1] == type(info.value).__name__
+    assert call.error_type == DROPPED_NAME
     assert call.incomplete and call.attributes[sc.LLMOBS_STREAM_CHUNKS] == len(got) == 3
     assert call.time_to_first_chunk is not None
 
@@ -880,7 +885,7 @@ def test_async_stream_error_midway_and_caller_exception(cap, server):
         server.add_chat_stream(w.chat_chunks(contents=["one two three four"], piece_size=2), fail_after=3)
         stream = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
         got = []
-        with pytest.raises(Exception) as info:
+        with pytest.raises(DROPPED) as info:
             async for chunk in stream:
                 got.append(chunk)
         server.add_chat_stream(w.chat_chunks(contents=["one two three four"], piece_size=2))
@@ -893,7 +898,7 @@ def test_async_stream_error_midway_and_caller_exception(cap, server):
     got, error = run(main())
     failed, user_bug = cap.llm_calls()
     assert failed.span.status.status_code is StatusCode.ERROR and len(got) == 3
-    assert failed.error_type.split(".")[-1] == type(error).__name__
+    assert type(error) is DROPPED and failed.error_type == DROPPED_NAME
     assert user_bug.incomplete and user_bug.error_type is None
 
 
