@@ -1,24 +1,72 @@
-"""nox sessions: tests, lint (ruff), typecheck (mypy). ``nox -s tests`` runs what CI runs."""
+"""nox sessions: the locked suite, the version matrix, the newest releases (`make test-newest`), lint, typecheck
+and the real backends of integrations/. `make test` is what CI runs."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nox
 
 nox.options.sessions = ["tests", "openai_versions", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
+# uv makes the environments when it is on PATH (`make` puts the locked one there), else virtualenv and pip.
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.download_python = "never"  # an interpreter that is not installed is skipped, never fetched
+
+# The locks `make test` installs (see the Makefile's `lock` target): exact versions and hashes, transitive
+# dependencies included. Sessions start from one, so that what they test is what CI tested.
+LOCK = "locks/main.txt"
+LOCK_OPENAI2 = "locks/openai2.txt"
+OPENAI2_SUITE = [line for line in Path("tests/openai2-suite.txt").read_text().splitlines()
+                 if line.strip() and not line.startswith("#")]
+
+
+def _install_locked(session: nox.Session, lock: str = LOCK) -> None:
+    """Exactly the lock's packages, then llmobs itself (editable, built by the lock's hatchling)."""
+    session.install("--require-hashes", "--no-deps", "-r", lock)
+    session.install("--no-deps", "--no-build-isolation", "-e", ".")
+
+
+def _print_versions(session: nox.Session) -> None:
+    """Every installed distribution and its version, for the log (an environment made by uv has no pip)."""
+    session.run("python", "-c", "import importlib.metadata as m; print('\\n'.join(sorted("
+                "f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions())))", silent=False)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
+    """The main suite in the locked environment (`make test` runs it, and the rest, in .venv)."""
+    _install_locked(session)
     session.run("pytest", *session.posargs)
 
 
 @nox.session(python=["3.10", "3.11", "3.12", "3.13"])
 def tests_matrix(session: nox.Session) -> None:
-    """The suite on every supported Python that is installed (missing interpreters are skipped)."""
-    session.install("-e", ".[test]")
+    """The suite on every supported Python that is installed (missing interpreters are skipped); the locks are
+    universal, so each one gets the lock's versions for its Python."""
+    _install_locked(session)
     session.run("pytest", *session.posargs)
+
+
+# --- the newest releases, unpinned (`make test-newest`): how upstream breakage is found on purpose ---
+
+@nox.session
+def newest(session: nox.Session) -> None:
+    """The main suite and the Prometheus check on the newest release of every dependency (no lock). A failure
+    here that `make test` does not show is an upstream change: fix it, then `make lock UPGRADE=1`."""
+    _install_prometheus(session)
+    session.install("--upgrade", "-e", ".[test]")
+    _print_versions(session)
+    session.run("pytest", *session.posargs)
+    session.run("pytest", "tests/integrations_support/live_prometheus.py")
+
+
+@nox.session
+def newest_openai2(session: nox.Session) -> None:
+    """The second environment's suite (openai 2.x and the packages that pin it) on the newest releases."""
+    session.install("--upgrade", "-e", ".[test]", "-r", "tests/requirements-openai2.txt")
+    _print_versions(session)
+    session.run("pytest", *OPENAI2_SUITE, *session.posargs)
 
 
 # The oldest supported release and the newest of each supported major version of each library: the
@@ -38,15 +86,12 @@ LANGCHAIN_VERSIONS = [
 
 
 def _tests_on(session: nox.Session, pins: list[str], distribution: str, tests: list[str], *,
-              extra_requirements: tuple[str, ...] = (), with_extra: bool = False) -> None:
-    """Install llmobs's test extra and then ``pins`` (after it, since the extra's framework packages may want
-    a newer SDK than an old pin; ``with_extra`` resolves them together instead), print the installed version
-    of ``distribution``, and run ``tests``."""
-    if with_extra:
-        session.install("-e", ".[test]", *extra_requirements, *pins)
-    else:
-        session.install("-e", ".[test]", *extra_requirements)
-        session.install(*pins)
+              lock: str = LOCK, extra_requirements: tuple[str, ...] = ()) -> None:
+    """Install the locked environment, then ``pins`` over it (the library under test at the release asked
+    for, with what that release needs moved to match), print the installed version of ``distribution``, and
+    run ``tests``."""
+    _install_locked(session, lock)
+    session.install(*extra_requirements, *pins)
     session.run("python", "-c", f"import importlib.metadata as m; print({distribution!r}, m.version({distribution!r}))")
     session.run("pytest", *tests, *session.posargs)
 
@@ -76,10 +121,10 @@ def google_genai_versions(session: nox.Session, google_genai: str) -> None:
 @nox.session
 @nox.parametrize("langchain", LANGCHAIN_VERSIONS)
 def langchain_versions(session: nox.Session, langchain: str) -> None:
-    """The langchain integration's tests on the oldest and newest langchain-core 1.x (the LangGraph packages
-    resolved together with the test extra: their releases must match each other)."""
+    """The langchain integration's tests on the oldest and newest langchain-core 1.x (the LangGraph and provider
+    packages of the same line installed together: their releases must match each other)."""
     _tests_on(session, langchain.split(), "langchain-core",
-              ["tests/test_langchain.py", "tests/test_example_langgraph.py"], with_extra=True)
+              ["tests/test_langchain.py", "tests/test_example_langgraph.py"])
 
 
 @nox.session
@@ -88,25 +133,24 @@ def llama_index_versions(session: nox.Session, llama_index: str) -> None:
     """The llama_index integration's tests on llama-index-core 0.14.5 and the newest 0.14 (openai 2.x, which
     llama-index-llms-openai needs)."""
     _tests_on(session, [llama_index, "llama-index-llms-openai", "llama-index-embeddings-openai", "openai<3"],
-              "llama-index-core", ["tests/test_llama_index.py"],
-              extra_requirements=("-r", "tests/requirements-openai2.txt"))
+              "llama-index-core", ["tests/test_llama_index.py"], lock=LOCK_OPENAI2)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    _install_locked(session)
     session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".[dev]")
+    _install_locked(session)
     session.run("mypy")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
+    _install_locked(session)
     session.run("python", "benchmarks/run.py")
     session.run("python", "benchmarks/bench_openai.py")
 
@@ -131,12 +175,13 @@ def _install_prometheus(session: nox.Session) -> None:
 def integration_prometheus(session: nox.Session) -> None:
     """integrations/grafana's dashboard queries against a real Prometheus scraping an instrumented app."""
     _install_prometheus(session)
-    session.install("-e", ".[openai]", "pytest>=8", "opentelemetry-exporter-prometheus")
+    _install_locked(session)
     session.run("pytest", "tests/integrations_support/live_prometheus.py", *session.posargs)
 
 
 @nox.session
 def integration_phoenix(session: nox.Session) -> None:
-    """llmobs spans sent to a real Arize Phoenix (`phoenix serve`) and read back through its REST API."""
+    """llmobs spans sent to a real Arize Phoenix (`phoenix serve`) and read back through its REST API. Not
+    locked: Phoenix is a third-party server at its newest release, installed with what it needs."""
     session.install("-e", ".[openai]", "pytest>=8", "arize-phoenix")
     session.run("pytest", "tests/integrations_support/live_phoenix.py", *session.posargs)
