@@ -29,7 +29,7 @@ from llmobs import _streams as streams
 from llmobs import semconv as sc
 from llmobs.instrumentation import google_genai as gi
 from tests.support import genai_wire as w
-from tests.support.integration import capture_fixtures, one_call, run, dropped_connection_error
+from tests.support.integration import capture_fixtures, dropped_connection_error, one_call, run
 from tests.support.subproc import run_py
 
 MODEL = "gemini-2.5-flash"
