@@ -84,8 +84,28 @@ def test_wrong_types_are_no_value_and_whole_floats_are_counts():
         ("gen_ai.usage.cache_read.input_tokens", -3), ("gen_ai.response.time_to_first_chunk", 2),
     ]))
     assert row["model"] is None and row["input_tokens"] == 12 and row["output_tokens"] is None
-    assert row["reasoning_tokens"] is None and row["cost_usd"] is None and row["cache_read_tokens"] == -3
+    assert row["reasoning_tokens"] is None and row["cost_usd"] is None
+    assert row["cache_read_tokens"] == 0  # a negative count is held to 0 (see otlp.TOKENS_MAX)
     assert row["ttfc_s"] == 2.0
+
+
+def test_values_the_index_cannot_hold_are_clamped_and_reported():
+    request = ExportTraceServiceRequest.FromString(one_span([
+        ("gen_ai.usage.input_tokens", 1e20), ("gen_ai.usage.output_tokens", -2),
+        ("gen_ai.usage.reasoning.output_tokens", 7), ("llmobs.cost.total_usd", float("nan")),
+        ("gen_ai.response.time_to_first_chunk", float("inf"))]))
+    request.resource_spans[0].scope_spans[0].spans[0].start_time_unix_nano = 2**64 - 1  # fixed64 allows it
+    body = request.SerializeToString()
+    clamped: list[str] = []
+    (row,) = index_rows(body, 7, clamped)
+    row = dict(zip(COLUMNS, row, strict=True))
+    assert row["start_ns"] == otlp.INT64_MAX and row["end_ns"] == 10**18 + 5 * 10**8
+    assert (row["input_tokens"], row["output_tokens"], row["reasoning_tokens"]) == (otlp.TOKENS_MAX, 0, 7)
+    assert row["cost_usd"] is None and row["ttfc_s"] is None
+    assert clamped == [f"{'01' * 16}/{'02' * 8}: start_ns, input_tokens, output_tokens, cost_usd, ttfc_s"]
+    clean: list[str] = []
+    index_rows(one_span([("gen_ai.usage.input_tokens", otlp.TOKENS_MAX)]), 7, clean)
+    assert clean == []
 
 
 def test_long_and_structured_values():
@@ -163,18 +183,24 @@ def plain(attrs):
     def first(*values):
         return next((v for v in values if v is not None), None)
 
+    def tokens(v):  # held to [0, TOKENS_MAX]
+        return v if v is None else min(max(v, 0), otlp.TOKENS_MAX)
+
+    def finite(v):
+        return v if v is None or math.isfinite(v) else None
+
     content = d.get("gen_ai.input.messages")
     return {
         "operation": s("gen_ai.operation.name"), "model": s("gen_ai.request.model"),
         "provider": first(s(CURRENT["provider"]), s(OLDER["provider"])),
         "user_id": first(s(CURRENT["user"]), s(OLDER["user"])), "session_id": s("session.id"),
-        "input_tokens": first(i(CURRENT["in"]), i(OLDER["in"])),
-        "output_tokens": first(i(CURRENT["out"]), i(OLDER["out"])),
-        "cache_write_tokens": first(i(CURRENT["cache_write"]), i(OLDER["cache_write"])),
-        "cache_read_tokens": i("gen_ai.usage.cache_read.input_tokens"),
-        "reasoning_tokens": i("gen_ai.usage.reasoning.output_tokens"),
-        "cost_usd": first(f(CURRENT["cost"]), f("gen_ai.usage.cost.amount"), f(OLDER["cost"])),
-        "ttfc_s": f("gen_ai.response.time_to_first_chunk"), "error_type": s("error.type"),
+        "input_tokens": tokens(first(i(CURRENT["in"]), i(OLDER["in"]))),
+        "output_tokens": tokens(first(i(CURRENT["out"]), i(OLDER["out"]))),
+        "cache_write_tokens": tokens(first(i(CURRENT["cache_write"]), i(OLDER["cache_write"]))),
+        "cache_read_tokens": tokens(i("gen_ai.usage.cache_read.input_tokens")),
+        "reasoning_tokens": tokens(i("gen_ai.usage.reasoning.output_tokens")),
+        "cost_usd": finite(first(f(CURRENT["cost"]), f("gen_ai.usage.cost.amount"), f(OLDER["cost"]))),
+        "ttfc_s": finite(f("gen_ai.response.time_to_first_chunk")), "error_type": s("error.type"),
         "response_model": s("gen_ai.response.model"),
         "content": None if content is None else content if isinstance(content, str) else json.dumps(content),
     }

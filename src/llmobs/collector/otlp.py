@@ -41,6 +41,25 @@ BUCKET_BASE = 1.02
 _LOG_BASE = math.log(BUCKET_BASE)
 
 
+# What an index row can hold. SQLite integers are signed 64-bit: a timestamp past 2^63 - 1 ns (the year 2262;
+# OTLP's fixed64 allows more, and a "negative" time arrives as one) is stored as that maximum. A token count is
+# held to [0, 2^32 - 1] per span, far above any real call, so that no rollup bucket's sum can overflow 64 bits.
+# A cost or a time to first chunk that is not a finite number is not stored. The request as received keeps
+# the original values (the span's details show them); each clamped span is reported to the caller.
+INT64_MAX = 2**63 - 1
+TOKENS_MAX = 2**32 - 1
+
+
+def _tokens(value: int | None) -> int | None:
+    if value is None or 0 <= value <= TOKENS_MAX:
+        return value
+    return 0 if value < 0 else TOKENS_MAX
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
 def bucket(seconds: float | None) -> int | None:
     """The latency bucket of a duration: floor(log_1.02(seconds)); very short ones share one bucket."""
     if seconds is None:
@@ -265,9 +284,12 @@ def _slots(kvs: Any) -> dict[str, Any]:
     return dict(map(_KV_MEMO.__getitem__, kvs))
 
 
-def index_rows(body: bytes, payload_id: int) -> list[tuple[Any, ...]]:
+def index_rows(body: bytes, payload_id: int, clamped: list[str] | None = None) -> list[tuple[Any, ...]]:
     """The ``spans`` rows (see COLUMNS) of a stored trace request; LLM calls carry their latency buckets
     (``dur_b``, ``ttfc_b``; None on other spans), which the rollups group by.
+
+    A value the index cannot hold is clamped (see ``INT64_MAX``, ``TOKENS_MAX``), and ``"<trace>/<span>:
+    <columns>"`` appended to ``clamped`` for each such span.
 
     Report columns are read from the current semantic-convention names and from the older ones other emitters
     still send. Each span is referenced by (``payload_id``, its position in the request), where its full
@@ -282,16 +304,22 @@ def index_rows(body: bytes, payload_id: int) -> list[tuple[Any, ...]]:
         for ss in rs.scope_spans:
             for span in ss.spans:
                 start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+                bad: list[str] = []
+                if start > INT64_MAX or end > INT64_MAX:
+                    bad += [name for name, v in (("start_ns", start), ("end_ns", end)) if v > INT64_MAX]
+                    start, end = min(start, INT64_MAX), min(end, INT64_MAX)
                 duration = (end - start) / 1e9 if end > start else 0.0 if end else None
                 status = span.status
                 code = status.code
-                trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
                 head = (trace_id, span_id, span.parent_span_id.hex() or None, span.name, span.kind, service,
                         start, end, duration, code, status.message or None)
                 kvs = span.attributes
                 if not kvs:
                     rows.append((*head, *_NO_FACTS, payload_id, index, None, None))
                     index += 1
+                    if bad and clamped is not None:
+                        clamped.append(f"{trace_id}/{span_id}: {', '.join(bad)}")
                     continue
                 found = _slots(kvs)
                 if not _OLDER_SLOTS.isdisjoint(found):  # an older name stands in for a current one not sent
@@ -302,6 +330,23 @@ def index_rows(body: bytes, payload_id: int) -> list[tuple[Any, ...]]:
                 operation, model, provider, user = get("operation"), get("model"), get("provider"), get("user")
                 session, n_in, n_out, cost = get("session"), get("in"), get("out"), get("cost")
                 ttfc = get("ttfc")
+                cache_read, cache_write, reasoning = get("cache_read"), get("cache_write"), get("reasoning")
+                # Inline comparisons: this runs for every span (a generator here cost ~1 µs a span).
+                if ((n_in is not None and not 0 <= n_in <= TOKENS_MAX)
+                        or (n_out is not None and not 0 <= n_out <= TOKENS_MAX)
+                        or (cache_read is not None and not 0 <= cache_read <= TOKENS_MAX)
+                        or (cache_write is not None and not 0 <= cache_write <= TOKENS_MAX)
+                        or (reasoning is not None and not 0 <= reasoning <= TOKENS_MAX)):
+                    counts = (n_in, n_out, cache_read, cache_write, reasoning)
+                    bad += [f"{name}_tokens" for name, n in zip(_TOKEN_NAMES, counts, strict=True)
+                            if n is not None and not 0 <= n <= TOKENS_MAX]
+                    n_in, n_out, cache_read, cache_write, reasoning = map(_tokens, counts)
+                if (cost is not None and cost - cost != 0.0) or (ttfc is not None and ttfc - ttfc != 0.0):  # inf, nan
+                    bad += [name for name, v in (("cost_usd", cost), ("ttfc_s", ttfc))
+                            if v is not None and not math.isfinite(v)]
+                    cost, ttfc = _finite(cost), _finite(ttfc)
+                if bad and clamped is not None:
+                    clamped.append(f"{trace_id}/{span_id}: {', '.join(bad)}")
                 content = None
                 for slot in _CONTENT_SLOTS:
                     part = get(slot)
@@ -311,8 +356,8 @@ def index_rows(body: bytes, payload_id: int) -> list[tuple[Any, ...]]:
                 if operation in llm_ops:
                     dur_b, ttfc_b = bucket(duration) if duration is not None else -701, bucket(ttfc)
                 rows.append((
-                    *head, operation, provider, model, get("response_model"), n_in, n_out, get("cache_read"),
-                    get("cache_write"), get("reasoning"), cost, ttfc, get("error_type"), user, session, content, payload_id,
+                    *head, operation, provider, model, get("response_model"), n_in, n_out, cache_read,
+                    cache_write, reasoning, cost, ttfc, get("error_type"), user, session, content, payload_id,
                     index, dur_b, ttfc_b,
                 ))
                 index += 1
@@ -320,6 +365,7 @@ def index_rows(body: bytes, payload_id: int) -> list[tuple[Any, ...]]:
 
 
 _NO_FACTS = (None,) * 15
+_TOKEN_NAMES = ("input", "output", "cache_read", "cache_write", "reasoning")
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
@@ -409,11 +455,15 @@ def parse_traces(body: bytes, content_type: str) -> Any:
             data = json.loads(body)
         except ValueError as exc:
             raise BadRequest(f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise BadRequest("invalid JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise BadRequest("an OTLP/JSON body is an object with resourceSpans")
         try:
             json_format.ParseDict(_hex_ids_to_base64(data), request, ignore_unknown_fields=True)
-        except (json_format.ParseError, TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
+        except RecursionError:
+            raise BadRequest("not an OTLP/JSON ExportTraceServiceRequest: nested too deeply") from None
+        except (json_format.ParseError, TypeError, AttributeError, KeyError, ValueError) as exc:
             raise BadRequest(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from None
         return request
     try:
@@ -428,20 +478,27 @@ def is_json(content_type: str) -> bool:
 
 
 def check_spans(request: Any) -> int:
-    """The number of spans in a traces request, once their ids are checked (16-byte trace id, 8-byte span id):
-    the rest was validated by parsing. Raises BadRequest."""
+    """The number of spans in a traces request, once their ids are checked (16-byte trace id, 8-byte span id,
+    neither all zeros: OTLP calls those invalid): the rest was validated by parsing. Raises BadRequest."""
     n = 0
     for rs in request.resource_spans:
         for ss in rs.scope_spans:
             spans = ss.spans
             n += len(spans)
             for span in spans:
-                if len(span.trace_id) != 16 or len(span.span_id) != 8:
+                trace_id, span_id = span.trace_id, span.span_id
+                if len(trace_id) != 16 or len(span_id) != 8:
                     raise BadRequest(
                         f"span {span.name!r}: trace_id must be 16 bytes and span_id 8 bytes "
-                        f"(got {len(span.trace_id)} and {len(span.span_id)})"
+                        f"(got {len(trace_id)} and {len(span_id)})"
                     )
+                if trace_id == _ZERO_TRACE_ID or span_id == _ZERO_SPAN_ID:
+                    raise BadRequest(f"span {span.name!r}: an all-zero "
+                                     f"{'trace_id' if trace_id == _ZERO_TRACE_ID else 'span_id'} is invalid")
     return n
+
+
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(16), bytes(8)
 
 
 def parse_other(body: bytes, content_type: str, signal: str) -> Any:

@@ -5,12 +5,12 @@ HTTP (default 127.0.0.1:4318): ``POST /v1/traces``, ``/v1/metrics``, ``/v1/logs`
 as strings), optionally gzip/deflate; the reply uses the request's encoding. Status codes: 200 once stored
 (committed); 400 with a reason for malformed data; 401 without the bearer token when one is set; 404 / 405;
 411 without Content-Length; 413 past the body limit (after decompression); 415 for other content types; 503
-with ``Retry-After`` when the writer is overloaded. Query API: ``GET /api/traces``, ``/api/traces/<id>``,
+with ``Retry-After`` when the writer is overloaded or the store cannot write (a full disk). Query API: ``GET /api/traces``, ``/api/traces/<id>``,
 ``/api/report``, ``/api/timeseries``, ``/api/usage``, ``/api/facets``, ``/api/health``. Web UI: ``GET /`` and ``/ui/...``
 (static files shipped in ``llmobs/collector/ui``; see docs/ui.md).
 
 gRPC (default 127.0.0.1:4317): the trace, metrics and logs ``Export`` services, 64 MiB receive limit;
-overload answers ``UNAVAILABLE`` (retryable, as OTLP specifies).
+overload and a store that cannot write answer ``UNAVAILABLE`` (retryable, as OTLP specifies).
 
 Binding to anything but a loopback address requires a bearer token: telemetry holds prompts and costs.
 """
@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .._errors import ConfigError
 from . import otlp, queries
-from .store import Overloaded, Store
+from .store import Overloaded, StorageUnavailable, Store
 
 logger = logging.getLogger("llmobs.collector")
 
@@ -261,6 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
         except otlp.BadRequest as exc:
             self._otlp_error(400, str(exc), as_json)
             return
+        except StorageUnavailable as exc:
+            self._otlp_error(503, f"retry later: {exc}", as_json, {"Retry-After": "5"})
+            return
         except Overloaded as exc:
             self._otlp_error(503, f"overloaded, retry later: {exc}", as_json, {"Retry-After": "1"})
             return
@@ -296,9 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
             store.sync()  # answers include every span acknowledged before this query
         try:
             if path == "/api/health":
-                store = self.server.collector.store
-                self._json(200, {"status": "ok", "spans": store.count(), "pending": store.pending,
-                                 "unindexed": store.backlog()})
+                self._json(200, store.health())
             elif path == "/api/traces":
                 self._json(200, {"traces": queries.list_traces(
                     conn, queries.Filters.from_params(params), int(params.get("limit", 50)), int(params.get("offset", 0)))})

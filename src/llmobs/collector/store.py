@@ -65,6 +65,8 @@ CREATE INDEX IF NOT EXISTS spans_session ON spans (session_id, start_ns, operati
     WHERE session_id IS NOT NULL;
 -- indexed_upto: the last received payload id whose spans are in this index.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
+-- Received requests the indexer could not index (set aside so that the ones after them are): why, and when.
+CREATE TABLE IF NOT EXISTS poison (payload_id INTEGER PRIMARY KEY, error TEXT NOT NULL, at_ns INTEGER NOT NULL);
 """
 _INSERT = f"INSERT OR IGNORE INTO spans ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 _INDEXED_UPTO = "SELECT value FROM meta WHERE key = 'indexed_upto'"
@@ -78,6 +80,26 @@ _INDEX_BATCH_SPANS = 32768  # spans per index transaction: each commit rewrites 
 class Overloaded(Exception):
     """The write queue (or the backlog of spans waiting to be indexed) is full: retry later (503 + Retry-After)."""
 
+
+class StorageUnavailable(Overloaded):
+    """The store could not commit (a full disk, an I/O error): nothing was acknowledged; retry later (503)."""
+
+
+# Errors that come from the data of one request (a value SQLite cannot hold, a sum that overflows): that
+# request is set aside as a poison row. Any other database error (a full disk, an I/O error, a lock held too
+# long) is taken as transient: the indexer backs off and tries the same requests again.
+_DATA_ERRORS: tuple[type[BaseException], ...] = (
+    OverflowError, ValueError, TypeError, sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    return isinstance(exc, _DATA_ERRORS) or (
+        isinstance(exc, sqlite3.OperationalError) and "overflow" in str(exc).lower())
+
+
+_BACKOFF_S = (0.05, 5.0)  # the indexer's wait after a failure: doubling from the first to the second
+_BEHIND_S = 5.0  # /api/health says "degraded" once an acknowledged request has waited this long for indexing
+_CLAMP_LOG_LIMIT = 20  # clamped spans named in the log (each one is counted in /api/health)
 
 class _Job:
     __slots__ = ("done", "error", "n", "payload", "signal", "spans")
@@ -144,7 +166,10 @@ class Store:
         self.max_pending_spans = max_pending_spans
         self.max_unindexed_spans = max_unindexed_spans
         self.commit_timeout_s = commit_timeout_s
-        self.index_errors = 0
+        self.index_errors = 0  # received requests set aside as poison rows since start
+        self.clamped_spans = 0  # spans indexed with a value clamped (otlp.INT64_MAX, otlp.TOKENS_MAX)
+        self.index_failure: str | None = None  # the indexer's last error while it is failing, else None
+        self.write_failure: str | None = None  # the writer's last error while commits fail, else None
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._backlog = 0
@@ -244,6 +269,35 @@ class Store:
             f"SELECT coalesce(sum(spans), 0) FROM received.payloads WHERE id > coalesce(({_INDEXED_UPTO}), 0)"
         ).fetchone()[0])
 
+    def health(self) -> dict[str, Any]:
+        """What ``/api/health`` answers: "ok", or "degraded" with the reasons (the indexer failing or behind,
+        the store unable to write); the counts of spans stored and waiting, of received requests set aside
+        as poison rows, and of spans indexed with a clamped value since start. Waits at most a second for the
+        indexer (so the counts include what was acknowledged just before), never longer."""
+        self.sync(timeout=1.0)
+        reader = self.reader()
+        found = reader.execute(_INDEXED_UPTO).fetchone()
+        upto = int(found[0]) if found else 0
+        oldest = reader.execute("SELECT received_ns FROM received.payloads WHERE id > ? ORDER BY id LIMIT 1",
+                                (upto,)).fetchone()
+        waiting = self.backlog() if oldest else 0
+        reasons = []
+        if self.write_failure:
+            reasons.append(f"the store cannot write: {self.write_failure}")
+        if self.index_failure:
+            reasons.append(f"indexing is failing: {self.index_failure}")
+        if oldest:
+            age = (time.time_ns() - oldest[0]) / 1e9
+            if age > _BEHIND_S:
+                reasons.append(f"indexing is behind: {waiting} spans acknowledged up to {age:.0f} s ago are "
+                               "not queryable yet")
+        return {
+            "status": "degraded" if reasons else "ok", "reasons": reasons,
+            "spans": self.count(sync=False), "pending": self.pending, "unindexed": waiting,
+            "poison_requests": int(reader.execute("SELECT count(*) FROM poison").fetchone()[0]),
+            "clamped_spans": self.clamped_spans,
+        }
+
     def _write_loop(self) -> None:
         conn = self._writer_conn
         while True:
@@ -274,10 +328,20 @@ class Store:
                 conn.execute("COMMIT")
             except BaseException as exc:  # the requests get an error; nothing was acknowledged
                 error = exc
+                if isinstance(exc, sqlite3.Error):  # a full disk, an I/O error: the client should retry
+                    error = StorageUnavailable(f"the store cannot write: {exc}")
+                    if self.write_failure is None:
+                        logger.error("collector: cannot write to %s: %s (answering 503 until it can)",
+                                     self.received_path, exc)
+                    self.write_failure = str(exc)
                 try:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
+            else:
+                if self.write_failure is not None:
+                    logger.warning("collector: writing to %s works again", self.received_path)
+                self.write_failure = None
             with self._pending_lock:
                 self._pending -= sum(j.n for j in jobs)
             self._wake.set()
@@ -304,9 +368,23 @@ class Store:
         upto = int(found[0]) if found else 0
         self._set_indexed(upto)
         last_retention = time.monotonic()
+        backoff = _BACKOFF_S[0]
         try:
             while not self._closed:
-                done = self._index_some(conn, source, upto)
+                try:
+                    done = self._index_some(conn, source, upto)
+                except Exception as exc:  # transient (see _is_data_error): wait, then the same requests again
+                    if self.index_failure is None:
+                        logger.error("collector: indexing stopped at received request %d: %s (retrying)",
+                                     upto + 1, exc)
+                    self.index_failure = f"{type(exc).__name__}: {exc}"
+                    self._closing.wait(backoff)
+                    backoff = min(backoff * 2, _BACKOFF_S[1])
+                    continue
+                if self.index_failure is not None:
+                    logger.warning("collector: indexing resumed")
+                    self.index_failure = None
+                backoff = _BACKOFF_S[0]
                 if done == upto:
                     if self.retention_s is not None and time.monotonic() - last_retention > 60:
                         last_retention = time.monotonic()
@@ -321,39 +399,87 @@ class Store:
             source.close()
 
     def _index_some(self, conn: sqlite3.Connection, source: sqlite3.Connection, upto: int) -> int:
-        """Index the next received requests (up to ~8k spans) in one transaction; the new high-water mark."""
-        rows: list[Any] = []
+        """Index the next received requests (up to ~32k spans) in one transaction; the new high-water mark.
+
+        When that transaction fails on the data of one request, the requests are indexed one by one instead,
+        and the one that fails alone is set aside as a poison row (counted, logged, skipped), so one bad value
+        never stops the requests after it. Any other failure is raised: the caller backs off and retries."""
+        batch: list[tuple[int, list[Any] | BaseException]] = []
+        n = 0
         last = upto
+        clamped: list[str] = []
         cursor = source.execute("SELECT id, signal, body FROM payloads WHERE id > ? ORDER BY id LIMIT 256", (upto,))
         try:
             for payload_id, signal, body in cursor:
                 last = payload_id
                 if signal == "traces":
                     try:
-                        span_rows = index_rows(body, payload_id)
-                    except Exception:  # validated at ingest, so a bug: log it, skip it, never stall
-                        self.index_errors += 1
-                        logger.exception("collector: could not index received request %d", payload_id)
+                        span_rows = index_rows(body, payload_id, clamped)
+                    except Exception as exc:  # validated at ingest, so a bug: set it aside, never stall
+                        batch.append((payload_id, exc))
                         continue
-                    rows += span_rows
-                    if len(rows) >= _INDEX_BATCH_SPANS:
+                    batch.append((payload_id, span_rows))
+                    n += len(span_rows)
+                    if n >= _INDEX_BATCH_SPANS:
                         break
         finally:
             cursor.close()
         if last == upto:
             return upto
+        try:
+            self._commit(conn, [row for _pid, rows in batch if isinstance(rows, list) for row in rows], last,
+                         [(pid, exc) for pid, exc in batch if isinstance(exc, BaseException)])
+        except Exception as exc:
+            if not _is_data_error(exc):
+                raise
+            self._index_one_by_one(conn, batch, last)
+        self._note_clamped(clamped)
+        return last
+
+    def _index_one_by_one(self, conn: sqlite3.Connection, batch: list[tuple[int, list[Any] | BaseException]],
+                          last: int) -> None:
+        for i, (payload_id, rows) in enumerate(batch):
+            upto = last if i == len(batch) - 1 else payload_id  # past the other signals' requests too
+            if isinstance(rows, BaseException):
+                self._commit(conn, [], upto, [(payload_id, rows)])
+                continue
+            try:
+                self._commit(conn, rows, upto, [])
+            except Exception as exc:
+                if not _is_data_error(exc):
+                    raise
+                self._commit(conn, [], upto, [(payload_id, exc)])
+
+    def _commit(self, conn: sqlite3.Connection, rows: list[Any], upto: int,
+                poison: list[tuple[int, BaseException]]) -> None:
+        """One index transaction: ``rows``, their rollups, the requests set aside, and the high-water mark."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             before = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()[0]
             conn.executemany(_INSERT, rows)
             if any(row[_DUR_B] is not None for row in rows):  # LLM calls among them
                 rollup.add_spans(conn, before)  # the LLM spans this batch stored (not retried ones)
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_upto', ?)", (last,))
+            now = time.time_ns()
+            for payload_id, exc in poison:
+                conn.execute("INSERT OR REPLACE INTO poison (payload_id, error, at_ns) VALUES (?, ?, ?)",
+                             (payload_id, f"{type(exc).__name__}: {exc}"[:1000], now))
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_upto', ?)", (upto,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return last
+        for payload_id, exc in poison:
+            self.index_errors += 1
+            logger.error("collector: received request %d cannot be indexed and is set aside (its spans stay "
+                         "in received.db, not queryable): %s: %s", payload_id, type(exc).__name__, exc)
+
+    def _note_clamped(self, clamped: list[str]) -> None:
+        if not clamped:
+            return
+        for where in clamped[:max(0, _CLAMP_LOG_LIMIT - self.clamped_spans)]:
+            logger.warning("collector: span %s out of range: clamped in the index (the received request keeps "
+                           "the original)", where)
+        self.clamped_spans += len(clamped)
 
     def _set_indexed(self, upto: int) -> None:
         with self._indexed:

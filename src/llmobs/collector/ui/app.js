@@ -25,7 +25,8 @@ async function health() {
   try {
     const h = await api("/api/health");
     document.getElementById("health").textContent =
-      `${h.spans.toLocaleString("en-US")} spans stored` + (h.unindexed ? `, ${h.unindexed} indexing` : "");
+      `${h.spans.toLocaleString("en-US")} spans stored` + (h.unindexed ? `, ${h.unindexed} indexing` : "") +
+      (h.status === "degraded" ? ` (degraded: ${(h.reasons || []).join("; ")})` : "");
   } catch (e) {
     document.getElementById("health").textContent = "collector unreachable";
   }

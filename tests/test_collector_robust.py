@@ -1,0 +1,223 @@
+"""The collector never stops indexing: a value the index cannot hold is clamped, a request that still cannot be
+indexed is set aside (a poison row) and the ones after it are indexed, a failing write is retried until it
+works again, and while the store cannot write, ingest answers 503 with Retry-After. /api/health says so."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+
+import pytest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from llmobs.collector import Collector, otlp
+from llmobs.collector import store as store_module
+from tests.test_collector import T0, get, llm, post, request, span
+
+U64_MAX = 2**64 - 1
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def spans_by_id(collector, trace):
+    tree = get(f"{collector.http_endpoint}/api/traces/{trace:032x}")["spans"]
+    found = {}
+
+    def walk(nodes):
+        for node in nodes:
+            found[node["span_id"]] = node
+            walk(node.get("children", []))
+
+    walk(tree)
+    return found
+
+
+def poison_values():
+    """Spans with values past what SQLite's 64-bit integers hold, each of which stopped the indexer for good."""
+    late = span(1, 1, name="starts after 2262")
+    late.start_time_unix_nano, late.end_time_unix_nano = U64_MAX - 10, U64_MAX  # a "negative" fixed64 too
+    return [
+        late,
+        llm(2, 1, gen_ai__usage__input_tokens=1e20),  # a count sent as a double
+        llm(3, 1, gen_ai__usage__input_tokens=2**63 - 1),  # two of them would overflow a rollup's sum
+        llm(3, 2, gen_ai__usage__input_tokens=2**63 - 1),
+        llm(4, 1, gen_ai__usage__output_tokens=-5, gen_ai__response__time_to_first_chunk=float("inf")),
+    ]
+
+
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_values_out_of_range_are_clamped_and_indexing_goes_on(tmp_path, transport, caplog):
+    with Collector(str(tmp_path), http_port=0, grpc_port=0 if transport == "grpc" else None) as c:
+        body = request(*poison_values())
+        if transport == "http":
+            assert post(c.http_endpoint + "/v1/traces", body.SerializeToString())[0] == 200
+        else:
+            import grpc
+            from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+            with grpc.insecure_channel(f"127.0.0.1:{c.grpc_port}") as channel:
+                trace_service_pb2_grpc.TraceServiceStub(channel).Export(body, timeout=10)
+        assert post(c.http_endpoint + "/v1/traces", request(llm(5, 1)).SerializeToString())[0] == 200
+        assert c.store.count() == 6  # every span, the one sent after them included, is queryable
+        health = get(c.http_endpoint + "/api/health")
+        assert health["status"] == "ok" and health["clamped_spans"] == 5 and health["poison_requests"] == 0
+        late = spans_by_id(c, 1)["0000000000000001"]
+        assert late["start_ns"] == otlp.INT64_MAX
+        counted = spans_by_id(c, 2)["0000000000000001"]
+        assert counted["input_tokens"] == otlp.TOKENS_MAX
+        report = get(c.http_endpoint + f"/api/report?since={T0 // 10**9 - 3600}")["rows"]
+        assert sum(r["calls"] for r in report) == 5  # the LLM calls, summed without overflow
+        assert sum(r["input_tokens"] for r in report) == 3 * otlp.TOKENS_MAX + 10 + 10
+        inf_ttfc = spans_by_id(c, 4)["0000000000000001"]
+        assert inf_ttfc["output_tokens"] == 0 and inf_ttfc["ttfc_s"] is None
+    assert "clamped in the index" in caplog.text
+
+
+def test_a_request_that_cannot_be_indexed_is_set_aside_and_survives_a_restart(tmp_path, monkeypatch, caplog):
+    real_rows = store_module.index_rows
+
+    def rows_with_a_bad_value(body, payload_id, clamped=None):
+        rows = real_rows(body, payload_id, clamped)
+        if any(row[3] == "poison" for row in rows):  # a value no clamp catches: the poison-row path
+            return [(*row[:7], 2**70, *row[8:]) for row in rows]
+        return rows
+
+    monkeypatch.setattr(store_module, "index_rows", rows_with_a_bad_value)
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        c.store._wake.clear()
+        bodies = [request(span(1, 1)), request(span(2, 1, name="poison"), span(2, 2)), request(span(3, 1))]
+        for body in bodies:
+            assert post(c.http_endpoint + "/v1/traces", body.SerializeToString())[0] == 200
+        assert c.store.count() == 2  # the requests before and after the poison one
+        health = get(c.http_endpoint + "/api/health")
+        assert health["poison_requests"] == 1 and health["status"] == "ok" and health["unindexed"] == 0
+    assert "cannot be indexed and is set aside" in caplog.text
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:  # a restart does not die on it
+        assert post(c.http_endpoint + "/v1/traces", request(span(4, 1)).SerializeToString())[0] == 200
+        assert c.store.count() == 3
+        assert get(c.http_endpoint + "/api/health")["poison_requests"] == 1
+    with sqlite3.connect(tmp_path / "llmobs.db") as db:
+        ((error,),) = db.execute("SELECT error FROM poison").fetchall()
+    assert error.startswith("OverflowError")
+
+
+def test_a_failing_index_write_is_retried_until_it_works(tmp_path, monkeypatch, caplog):
+    """A full disk under the index: the indexer backs off, /api/health says why, and it resumes by itself."""
+    monkeypatch.setattr(store_module, "_BACKOFF_S", (0.01, 0.05))
+    failing = {"on": True}
+    real_commit = store_module.Store._commit
+
+    def commit(self, *args):
+        if failing["on"]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_commit(self, *args)
+
+    monkeypatch.setattr(store_module.Store, "_commit", commit)
+    caplog.set_level(logging.WARNING, "llmobs.collector")
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        assert post(c.http_endpoint + "/v1/traces", request(span(1, 1), span(1, 2)).SerializeToString())[0] == 200
+        assert wait_for(lambda: c.store.index_failure is not None)
+        health = get(c.http_endpoint + "/api/health")
+        assert health["status"] == "degraded" and health["unindexed"] == 2
+        assert any("indexing is failing" in r and "disk is full" in r for r in health["reasons"])
+        assert c.store.count(sync=False) == 0
+        failing["on"] = False
+        assert c.store.count() == 2  # resumed without a restart
+        assert get(c.http_endpoint + "/api/health")["status"] == "ok"
+    assert "indexing stopped" in caplog.text and "indexing resumed" in caplog.text
+
+
+def test_health_says_degraded_when_indexing_is_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "_BEHIND_S", 0.2)
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        original = c.store._index_some
+        stalled = {"on": True}
+
+        def slow(*args):
+            while stalled["on"]:
+                time.sleep(0.01)
+            return original(*args)
+
+        c.store._index_some = slow
+        assert post(c.http_endpoint + "/v1/traces", request(span(1, 1)).SerializeToString())[0] == 200
+        time.sleep(0.4)
+        health = get(c.http_endpoint + "/api/health")
+        assert health["status"] == "degraded" and any("behind" in r for r in health["reasons"])
+        stalled["on"] = False
+        assert c.store.count() == 1 and get(c.http_endpoint + "/api/health")["status"] == "ok"
+
+
+def test_a_full_disk_at_ingest_is_503_with_retry_after_then_200_again(tmp_path):
+    """The received-requests database cannot grow (SQLite's own "database or disk is full"): nothing is
+    acknowledged, OTLP exporters are told to retry (503 + Retry-After, gRPC UNAVAILABLE), and once there is
+    room again the same request is stored and indexed, without a restart."""
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    with Collector(str(tmp_path), http_port=0, grpc_port=0) as c:
+        writer = c.store._writer_conn
+        assert post(c.http_endpoint + "/v1/traces", request(span(1, 1)).SerializeToString())[0] == 200
+        (pages,) = writer.execute("PRAGMA page_count").fetchone()
+        writer.execute(f"PRAGMA max_page_count = {pages}")
+        big = request(*[span(2, i + 1, name="x" * 2000) for i in range(20)]).SerializeToString()
+        status, reply, headers = post(c.http_endpoint + "/v1/traces", big)
+        assert status == 503 and headers.get("Retry-After") == "5"
+        assert b"disk is full" in reply
+        with grpc.insecure_channel(f"127.0.0.1:{c.grpc_port}") as channel, pytest.raises(grpc.RpcError) as info:
+            trace_service_pb2_grpc.TraceServiceStub(channel).Export(request(*[
+                span(3, i + 1, name="y" * 2000) for i in range(20)]), timeout=10)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        health = get(c.http_endpoint + "/api/health")
+        assert health["status"] == "degraded" and any("cannot write" in r for r in health["reasons"])
+        writer.execute("PRAGMA max_page_count = 1073741823")
+        assert post(c.http_endpoint + "/v1/traces", big)[0] == 200
+        assert c.store.count() == 21
+        assert get(c.http_endpoint + "/api/health")["status"] == "ok"
+
+
+@pytest.mark.parametrize(("trace_id", "span_id", "field"), [
+    (bytes(16), b"\x01" * 8, "trace_id"), (b"\x01" * 16, bytes(8), "span_id")], ids=["trace_id", "span_id"])
+def test_all_zero_ids_are_refused(tmp_path, trace_id, span_id, field):
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    with Collector(str(tmp_path), http_port=0, grpc_port=0) as c:
+        bad = request(Span(trace_id=trace_id, span_id=span_id, name="zero", start_time_unix_nano=T0))
+        status, reply, _ = post(c.http_endpoint + "/v1/traces", bad.SerializeToString())
+        assert status == 400 and f"all-zero {field}".encode() in reply
+        with grpc.insecure_channel(f"127.0.0.1:{c.grpc_port}") as channel, pytest.raises(grpc.RpcError) as info:
+            trace_service_pb2_grpc.TraceServiceStub(channel).Export(bad, timeout=10)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in info.value.details()
+        assert c.store.count() == 0
+
+
+def test_json_nested_too_deeply_is_a_400(collector):
+    """100,000 levels of JSON (a RecursionError in the parser, once a 500), and a value nested deeper than
+    protobuf takes inside a well-formed request: each a 400 with a reason, nothing stored."""
+    depth = 100_000
+    body = ('{"resourceSpans": ' + "[" * depth + "]" * depth + "}").encode()
+    status, reply, _ = post(collector.http_endpoint + "/v1/traces", body, "application/json")
+    assert status == 400 and b"nested too deeply" in reply
+    value: dict = {"stringValue": "leaf"}
+    for _ in range(300):
+        value = {"arrayValue": {"values": [value]}}
+    deep = {"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": "01" * 16, "spanId": "02" * 8, "name": "deep", "attributes": [{"key": "k", "value": value}]}]}]}]}
+    status, reply, _ = post(collector.http_endpoint + "/v1/traces", json.dumps(deep).encode(), "application/json")
+    assert status == 400 and b"OTLP/JSON" in reply, reply
+    assert collector.store.count() == 0
+
+
+@pytest.fixture
+def collector(tmp_path):
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        yield c
