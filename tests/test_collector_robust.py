@@ -221,3 +221,95 @@ def test_json_nested_too_deeply_is_a_400(collector):
 def collector(tmp_path):
     with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
         yield c
+
+
+# --- the index is derived data: an unreadable one, or one of another received.db, is rebuilt ---------------
+
+def _store_three_spans(data_dir):
+    with Collector(str(data_dir), http_port=0, grpc_port=None) as c:
+        assert post(c.http_endpoint + "/v1/traces", request(span(1, 1), span(1, 2), span(2, 1))
+                    .SerializeToString())[0] == 200
+        assert c.store.count() == 3
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad header", "empty"])
+def test_an_unreadable_index_is_moved_aside_and_rebuilt(tmp_path, damage, caplog):
+    _store_three_spans(tmp_path)
+    index = tmp_path / "llmobs.db"
+    data = index.read_bytes()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"llmobs.db{suffix}").unlink(missing_ok=True)
+    index.write_bytes({"truncated": data[:1000], "bad header": b"not a database" + data[14:],
+                       "empty": b"\0" * 4096}[damage])
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        assert c.store.count() == 3  # rebuilt from received.db
+        assert get(c.http_endpoint + "/api/health")["status"] == "ok"
+    assert list(tmp_path.glob("llmobs.db.unreadable-*")), "the damaged file is kept aside, not deleted"
+    assert "moved aside" in caplog.text
+
+
+def test_a_damaged_index_page_is_a_clear_error_then_rebuilt_at_the_next_start(tmp_path, monkeypatch):
+    """Garbage inside the index (a page SQLite finds malformed) once dropped the connection of /api/traces."""
+    _store_three_spans(tmp_path)
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        def malformed(*args, **kwargs):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        monkeypatch.setattr("llmobs.collector.queries.list_traces", malformed)
+        status, body = _get_status(c.http_endpoint + "/api/traces")
+        assert status == 500 and "damaged" in body["error"] and "restart" in body["error"]
+        health = get(c.http_endpoint + "/api/health")
+        assert health["status"] == "degraded" and any("damaged" in r for r in health["reasons"])
+        monkeypatch.undo()
+    assert (tmp_path / "llmobs.db.damaged").exists()
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        assert c.store.count() == 3 and get(c.http_endpoint + "/api/health")["status"] == "ok"
+    assert not (tmp_path / "llmobs.db.damaged").exists() and list(tmp_path.glob("llmobs.db.unreadable-*"))
+
+
+def test_a_recreated_received_db_is_indexed_from_its_first_request(tmp_path, caplog):
+    """The index records which received.db it was built from: a new received.db (its ids start at 1 again)
+    is indexed from the start instead of being skipped up to the old resume point."""
+    _store_three_spans(tmp_path)
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"received.db{suffix}").unlink(missing_ok=True)
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        assert post(c.http_endpoint + "/v1/traces", request(span(7, 1)).SerializeToString())[0] == 200
+        assert c.store.count() == 1  # the new request, and nothing the old received.db no longer holds
+        (only,) = get(c.http_endpoint + "/api/traces")["traces"]
+        assert only["trace_id"] == f"{7:032x}"
+    assert "built from another received.db" in caplog.text
+
+
+# --- every bad query parameter is a 400 that names it ------------------------------------------------------
+
+def _get_status(url):
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.parametrize(("query", "name"), [
+    ("/api/traces?since=inf", "since"), ("/api/traces?since=1e400", "since"), ("/api/report?since=1e19", "since"),
+    ("/api/report?until=9999-12-31T23:59:59", "until"), ("/api/report?since=99999999999999999999d", "since"),
+    ("/api/facets?since=nan", "since"), ("/api/traces?since=yesterday", "since"),
+    ("/api/usage?limit=99999999999999999999", "limit"), ("/api/usage?offset=-5", "offset"),
+    ("/api/traces?limit=0", "limit"), ("/api/traces?limit=ten", "limit"),
+    ("/api/timeseries?bucket=99999999999999999999", "bucket"), ("/api/timeseries?bucket=0", "bucket"),
+])
+def test_a_bad_query_parameter_is_a_400_naming_it(collector, query, name):
+    status, body = _get_status(collector.http_endpoint + query)
+    assert status == 400, body
+    assert body["error"].startswith(f"{name}:"), body
+
+
+def test_good_parameters_still_work(collector):
+    assert post(collector.http_endpoint + "/v1/traces", request(llm(1, 1)).SerializeToString())[0] == 200
+    for query in ("/api/traces?limit=10000&offset=0", "/api/report?since=2020-01-01T00:00:00Z&until=2200-01-01",
+                  "/api/timeseries?bucket=1m&since=0", "/api/usage?limit=1"):
+        assert _get_status(collector.http_endpoint + query)[0] == 200, query

@@ -7,6 +7,7 @@ p % of the values at or below it), computed inside SQLite with window functions.
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import time
@@ -40,18 +41,33 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_S[match.group(2)]
 
 
+_MAX_NS = 2**63 - 1  # what the index's times can hold (the year 2262)
+MAX_BUCKET_S = 3650 * 86400.0
+
+
 def parse_time(text: str | None, now_ns: int | None = None) -> int | None:
-    """Nanoseconds since the epoch from a duration ago with its unit (``"1h"``), epoch seconds, or ISO-8601."""
+    """Nanoseconds since the epoch from a duration ago with its unit (``"1h"``), epoch seconds, or ISO-8601:
+    from 1970 to 2262 (what a span's times can be). Raises ValueError otherwise."""
     if text is None or text == "":
         return None
+    ns = _parse_time(text, now_ns)
+    if not 0 <= ns <= _MAX_NS:
+        raise ValueError(f"{text!r} is not a time from 1970 to 2262")
+    return ns
+
+
+def _parse_time(text: str, now_ns: int | None) -> int:
     now_ns = time.time_ns() if now_ns is None else now_ns
     match = _DURATION.match(text)
     if match and match.group(2):  # "15m", "24h": that long ago (a bare number is epoch seconds)
-        return now_ns - int(parse_duration(text) * 1e9)
+        seconds = parse_duration(text)
+        return now_ns - int(seconds * 1e9) if seconds < 1e12 else -1
     try:
-        return int(float(text) * 1e9)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return int(seconds * 1e9) if math.isfinite(seconds) and abs(seconds) < 1e12 else -1
     from datetime import datetime, timezone
 
     try:
@@ -60,7 +76,40 @@ def parse_time(text: str | None, now_ns: int | None = None) -> int | None:
         raise ValueError(f"{text!r} is not a time (e.g. 1h ago as '1h', epoch seconds, or ISO-8601)") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp() * 1e9)
+    try:
+        return int(dt.timestamp() * 1e9)
+    except (OverflowError, ValueError, OSError):
+        return -1
+
+
+def _named(parse: Any, name: str, value: Any) -> Any:
+    """``parse(value)``, its ValueError naming the parameter."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def int_param(params: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter from ``low`` to ``high``; a ValueError naming it otherwise."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ValueError(f"{name}: {raw!r} is not an integer from {low} to {high}")
+    return value
+
+
+def bucket_param(params: dict[str, Any], default: str = "1h") -> float:
+    """The ``bucket`` of a time series: a duration from 1 s to 3650 days."""
+    seconds = _named(parse_duration, "bucket", params.get("bucket") or default)
+    if not 1 <= seconds <= MAX_BUCKET_S:
+        raise ValueError(f"bucket: {params.get('bucket')!r} is not a duration from 1s to 3650d")
+    return seconds
 
 
 @dataclass
@@ -81,7 +130,8 @@ class Filters:
         return cls(
             service=params.get("service"), provider=params.get("provider"), model=params.get("model"),
             status=params.get("status"), user=params.get("user"), session=params.get("session"),
-            since_ns=parse_time(params.get("since")), until_ns=parse_time(params.get("until")),
+            since_ns=_named(parse_time, "since", params.get("since")),
+            until_ns=_named(parse_time, "until", params.get("until")),
             text=params.get("q"),
         )
 

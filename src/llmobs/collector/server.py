@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -294,45 +295,55 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized(allow_cookie=True):
             return
         store = self.server.collector.store
+        try:
+            self._api(path, params, store)
+        except ValueError as exc:  # a bad parameter: its name and what it takes
+            self._json(400, {"error": str(exc)})
+        except sqlite3.OperationalError as exc:  # busy or locked past the timeout: retryable
+            self._json(503, {"error": f"the store is busy, retry later: {exc}"}, {"Retry-After": "1"})
+        except sqlite3.DatabaseError as exc:  # a damaged index page: rebuilt at the next start
+            store.damaged(exc)
+            self._json(500, {"error": f"the index is damaged ({exc}); restart the collector to rebuild it "
+                                      "from the received requests"})
+
+    def _api(self, path: str, params: dict[str, str], store: Store) -> None:
         conn = store.reader()
         if path != "/api/health":
             store.sync()  # answers include every span acknowledged before this query
-        try:
-            if path == "/api/health":
-                self._json(200, store.health())
-            elif path == "/api/traces":
-                self._json(200, {"traces": queries.list_traces(
-                    conn, queries.Filters.from_params(params), int(params.get("limit", 50)), int(params.get("offset", 0)))})
-            elif path.startswith("/api/traces/"):
-                tree = queries.get_trace(conn, path.rsplit("/", 1)[1])
-                if tree is None:
-                    self._json(404, {"error": "no such trace"})
-                else:
-                    self._json(200, {"trace_id": path.rsplit("/", 1)[1].lower(), "spans": tree})
-            elif path == "/api/report":
-                group_by = tuple(g for g in params.get("group_by", "provider,model").split(",") if g)
-                rows = queries.report(conn, queries.Filters.from_params(params), group_by)
-                if params.get("format") == "csv":
-                    from .cli import report_csv
-
-                    self._reply(200, report_csv(rows, group_by).encode(), "text/csv")
-                else:
-                    self._json(200, {"group_by": list(group_by), "rows": rows})
-            elif path == "/api/timeseries":
-                self._json(200, {"bucket_s": queries.parse_duration(params.get("bucket", "1h")),
-                                 "rows": queries.timeseries(conn, queries.Filters.from_params(params),
-                                                            queries.parse_duration(params.get("bucket", "1h")))})
-            elif path == "/api/facets":
-                self._json(200, queries.facets(conn, queries.Filters.from_params(params)))
-            elif path == "/api/usage":
-                by = params.get("by", "user")
-                self._json(200, {"by": by, "rows": queries.usage(
-                    conn, queries.Filters.from_params(params), by, int(params.get("limit", 50)),
-                    int(params.get("offset", 0)))})
+        if path == "/api/health":
+            self._json(200, store.health())
+        elif path == "/api/traces":
+            self._json(200, {"traces": queries.list_traces(
+                conn, queries.Filters.from_params(params), queries.int_param(params, "limit", 50, 1, 10_000),
+                queries.int_param(params, "offset", 0, 0, 10**9))})
+        elif path.startswith("/api/traces/"):
+            tree = queries.get_trace(conn, path.rsplit("/", 1)[1])
+            if tree is None:
+                self._json(404, {"error": "no such trace"})
             else:
-                self._json(404, {"error": f"no such endpoint: {path}"})
-        except ValueError as exc:
-            self._json(400, {"error": str(exc)})
+                self._json(200, {"trace_id": path.rsplit("/", 1)[1].lower(), "spans": tree})
+        elif path == "/api/report":
+            group_by = tuple(g for g in params.get("group_by", "provider,model").split(",") if g)
+            rows = queries.report(conn, queries.Filters.from_params(params), group_by)
+            if params.get("format") == "csv":
+                from .cli import report_csv
+
+                self._reply(200, report_csv(rows, group_by).encode(), "text/csv")
+            else:
+                self._json(200, {"group_by": list(group_by), "rows": rows})
+        elif path == "/api/timeseries":
+            bucket = queries.bucket_param(params)
+            self._json(200, {"bucket_s": bucket, "rows": queries.timeseries(
+                conn, queries.Filters.from_params(params), bucket)})
+        elif path == "/api/facets":
+            self._json(200, queries.facets(conn, queries.Filters.from_params(params)))
+        elif path == "/api/usage":
+            by = params.get("by", "user")
+            self._json(200, {"by": by, "rows": queries.usage(
+                conn, queries.Filters.from_params(params), by, queries.int_param(params, "limit", 50, 1, 10_000),
+                queries.int_param(params, "offset", 0, 0, 10**9))})
+        else:
+            self._json(404, {"error": f"no such endpoint: {path}"})
 
     # --- web UI ----------------------------------------------------------------------------------------------
     def _ui(self, path: str, params: dict[str, str]) -> None:

@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS payloads (
     spans INTEGER NOT NULL, body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS payloads_received ON payloads (received_ns);
+-- identity: made once, when this file is created. The index records the identity of the received.db it was
+-- built from, and is rebuilt when it meets another (a recreated received.db starts its ids at 1 again).
+CREATE TABLE IF NOT EXISTS received_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO received_meta (key, value) VALUES ('identity', 'r' || lower(hex(randomblob(16))));
 """
 _INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
@@ -113,24 +117,62 @@ class _Job:
         self.error: BaseException | None = None
 
 
-def _prepare_index(conn: sqlite3.Connection) -> None:
-    """Create the index tables, or drop and recreate them when they are of another layout: the indexer then
-    rebuilds them from the received requests (the index holds nothing that is not in received.db)."""
+def _drop_index(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        if not name.startswith("sqlite_"):
+            conn.execute(f'DROP TABLE "{name}"')
+    conn.execute("COMMIT")
+
+
+def _prepare_index(conn: sqlite3.Connection, received_identity: str, received_upto: int) -> None:
+    """Create the index tables, or drop and recreate them when they are of another layout or were built from
+    another received.db: the indexer then rebuilds them from the received requests (the index holds nothing
+    that is not in received.db)."""
+    where = conn.execute("PRAGMA database_list").fetchone()[2]
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    version = None
+    version = identity = None
+    upto = 0
     if "meta" in tables:
-        found = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        version = found[0] if found else None
+        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema', 'received', 'indexed_upto')"))
+        version, identity, upto = meta.get("schema"), meta.get("received"), int(meta.get("indexed_upto") or 0)
     if tables and version != _SCHEMA_VERSION:
         logger.warning("collector: the index in %s is of an older layout; rebuilding it from the received "
-                       "requests", conn.execute("PRAGMA database_list").fetchone()[2])
-        conn.execute("BEGIN IMMEDIATE")
-        for name in tables:
-            if not name.startswith("sqlite_"):
-                conn.execute(f'DROP TABLE "{name}"')
-        conn.execute("COMMIT")
+                       "requests", where)
+        _drop_index(conn)
+    elif tables and (identity != received_identity if identity is not None else upto > received_upto):
+        logger.warning("collector: the index in %s was built from another received.db; rebuilding it from "
+                       "this one", where)
+        _drop_index(conn)
     conn.executescript(_INDEX_SCHEMA + rollup.SCHEMA)
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (_SCHEMA_VERSION,))
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('received', ?)", (received_identity,))
+
+
+def _open_index(path: Path, received_identity: str, received_upto: int) -> None:
+    """Prepare the index at ``path``; one that SQLite cannot read (truncated, a bad header, a damaged page
+    found earlier: ``<path>.damaged``) is moved aside, with a warning, and a new one is built."""
+    marker = path.with_name(path.name + ".damaged")
+    for attempt in (1, 2):
+        if marker.exists() or attempt == 2:
+            aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+            for suffix in ("", "-wal", "-shm"):
+                part = path.with_name(path.name + suffix)
+                if part.exists():
+                    part.replace(aside.with_name(aside.name + suffix))
+            marker.unlink(missing_ok=True)
+            logger.warning("collector: the index %s could not be read; moved aside to %s and rebuilt from the "
+                           "received requests", path, aside)
+        try:
+            conn = _connect(path)
+            try:
+                _prepare_index(conn, received_identity, received_upto)
+            finally:
+                conn.close()
+            return
+        except sqlite3.DatabaseError:
+            if attempt == 2:
+                raise
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -170,6 +212,7 @@ class Store:
         self.clamped_spans = 0  # spans indexed with a value clamped (otlp.INT64_MAX, otlp.TOKENS_MAX)
         self.index_failure: str | None = None  # the indexer's last error while it is failing, else None
         self.write_failure: str | None = None  # the writer's last error while commits fail, else None
+        self.index_damage: str | None = None  # a query met a damaged index page (see damaged())
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._backlog = 0
@@ -183,11 +226,9 @@ class Store:
         self._indexed_upto = 0
         self._writer_conn = _connect(self.received_path)
         self._writer_conn.executescript(_RECEIVED_SCHEMA)
-        schema = _connect(self.path)
-        try:
-            _prepare_index(schema)
-        finally:
-            schema.close()
+        (identity,) = self._writer_conn.execute("SELECT value FROM received_meta WHERE key = 'identity'").fetchone()
+        (received_upto,) = self._writer_conn.execute("SELECT coalesce(max(id), 0) FROM payloads").fetchone()
+        _open_index(self.path, identity, received_upto)
         self._lock_file: Any = None
         self._threads = [threading.Thread(target=self._write_loop, name="llmobs-store-writer", daemon=True)]
         if index and self._take_indexer_lock():
@@ -269,6 +310,15 @@ class Store:
             f"SELECT coalesce(sum(spans), 0) FROM received.payloads WHERE id > coalesce(({_INDEXED_UPTO}), 0)"
         ).fetchone()[0])
 
+    def damaged(self, exc: BaseException) -> None:
+        """A query met a damaged index page: say so in /api/health and rebuild the index at the next start
+        (the received requests are intact: they are another file)."""
+        if self.index_damage is None:
+            logger.error("collector: the index %s is damaged (%s); it is rebuilt from the received requests at "
+                         "the next start", self.path, exc)
+            self.path.with_name(self.path.name + ".damaged").touch()
+        self.index_damage = str(exc)
+
     def health(self) -> dict[str, Any]:
         """What ``/api/health`` answers: "ok", or "degraded" with the reasons (the indexer failing or behind,
         the store unable to write); the counts of spans stored and waiting, of received requests set aside
@@ -286,6 +336,8 @@ class Store:
             reasons.append(f"the store cannot write: {self.write_failure}")
         if self.index_failure:
             reasons.append(f"indexing is failing: {self.index_failure}")
+        if self.index_damage:
+            reasons.append(f"the index is damaged ({self.index_damage}): restart the collector to rebuild it")
         if oldest:
             age = (time.time_ns() - oldest[0]) / 1e9
             if age > _BEHIND_S:
