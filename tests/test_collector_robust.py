@@ -313,3 +313,108 @@ def test_good_parameters_still_work(collector):
     for query in ("/api/traces?limit=10000&offset=0", "/api/report?since=2020-01-01T00:00:00Z&until=2200-01-01",
                   "/api/timeseries?bucket=1m&since=0", "/api/usage?limit=1"):
         assert _get_status(collector.http_endpoint + query)[0] == 200, query
+
+
+# --- connections: no Nagle stall, no thread held forever, no DNS rebinding, tokens compared safely ----------
+
+def test_replies_are_sent_without_waiting_for_the_clients_ack(tmp_path, monkeypatch):
+    """Headers and body are two writes: with Nagle's algorithm on, the body waited ~44 ms for the client's
+    delayed ACK on every kept-alive reply. The accepted sockets have TCP_NODELAY (the fake LLM server's too)."""
+    import socket
+
+    from llmobs.collector import server as server_module
+    from llmobs.fake_llm import _Handler as FakeHandler
+
+    seen = []
+    original = server_module._Handler.setup
+
+    def setup(self):
+        original(self)
+        seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(server_module._Handler, "setup", setup)
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        assert get(c.http_endpoint + "/api/health")["status"] == "ok"
+    assert seen and all(seen)
+    assert FakeHandler.disable_nagle_algorithm is True
+
+
+@pytest.mark.parametrize("stalled", ["headers", "body"])
+def test_a_request_that_never_finishes_is_closed(tmp_path, monkeypatch, capsys, stalled):
+    """A read timeout (30 s; shortened here) closes it, quietly: no thread held forever, no traceback."""
+    import socket
+
+    from llmobs.collector import server as server_module
+
+    assert 0 < server_module._Handler.timeout <= 60
+    monkeypatch.setattr(server_module._Handler, "timeout", 0.3)
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        with socket.create_connection(("127.0.0.1", c.http_port), timeout=5) as sock:
+            if stalled == "headers":
+                sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            else:
+                sock.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf"
+                             b"\r\nContent-Length: 1000\r\n\r\n" + b"\x0a" * 10)
+            started = time.monotonic()
+            while sock.recv(4096):  # whatever the server says, then the end of the connection
+                pass
+            assert time.monotonic() - started < 4
+        assert post(c.http_endpoint + "/v1/traces", request(span(1, 1)).SerializeToString())[0] == 200
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def _raw_get(port, path, host, headers=""):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{headers}\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    status = int(reply.split(b" ", 2)[1])
+    return status, reply.partition(b"\r\n\r\n")[2]
+
+
+def test_without_a_token_only_loopback_host_names_are_answered(collector):
+    """DNS rebinding: a page at attacker.example whose name now resolves to 127.0.0.1 must not read prompts."""
+    port = collector.http_port
+    for host in ("attacker.example", f"attacker.example:{port}", "192.168.1.10", "localhost.attacker.example"):
+        status, body = _raw_get(port, "/api/traces", host)
+        assert status == 403 and b"not this collector's" in body, host
+    status, _ = _raw_get(port, "/", "attacker.example")
+    assert status == 403
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "[::1]:4318", "127.0.0.2", "LOCALHOST", "app.localhost"):
+        assert _raw_get(port, "/api/traces", host)[0] == 200, host
+
+
+def test_with_a_token_any_host_name_is_answered_with_the_token(tmp_path):
+    with Collector(str(tmp_path), http_port=0, grpc_port=None, token="s3cret") as c:
+        port = c.http_port
+        assert _raw_get(port, "/api/traces", "collector.internal:4318")[0] == 401
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            assert _raw_get(port, "/api/traces", "collector.internal",
+                            f"Authorization: {scheme} s3cret\r\n")[0] == 200, scheme
+        assert _raw_get(port, "/api/traces", "x", "Authorization: Bearer s3cre\r\n")[0] == 401
+        assert _raw_get(port, "/api/traces", "x", "Authorization: Basic s3cret\r\n")[0] == 401
+
+
+def test_grpc_bearer_scheme_is_case_insensitive(tmp_path):
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    with Collector(str(tmp_path), http_port=0, grpc_port=0, token="s3cret") as c:
+        with grpc.insecure_channel(f"127.0.0.1:{c.grpc_port}") as channel:
+            stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+            stub.Export(request(span(1, 1)), metadata=[("authorization", "bearer s3cret")], timeout=10)
+            with pytest.raises(grpc.RpcError) as info:
+                stub.Export(request(span(1, 2)), metadata=[("authorization", "Bearer wrong")], timeout=10)
+            assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert c.store.count() == 1
+
+
+@pytest.mark.parametrize("token", ["", "   "])
+def test_an_empty_token_is_refused_at_start(tmp_path, token):
+    from llmobs import ConfigError
+
+    with pytest.raises(ConfigError, match="token"):
+        Collector(str(tmp_path), http_port=0, grpc_port=None, token=token)

@@ -1445,6 +1445,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "llmobs-fake-llm"
     sys_version = ""
     timeout = 120
+    # Headers and body go out in separate writes: with Nagle's algorithm the second waited for the client's
+    # delayed ACK, ~40 ms per reply on a kept-alive connection (and every streamed chunk paced by it).
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def setup(self) -> None:

@@ -20,11 +20,13 @@ from .store import Store
 
 
 class _WorkerCollector:
-    """What the HTTP handler needs from a collector: the store, the token, the body limit and ingest()."""
+    """What the HTTP handler needs from a collector: the store, the token, the host it answers to, the body
+    limit and ingest()."""
 
-    def __init__(self, data_dir: str, body_limit: int, max_pending: int, max_unindexed: int) -> None:
+    def __init__(self, data_dir: str, body_limit: int, max_pending: int, max_unindexed: int, host: str) -> None:
         self.store = Store(data_dir, max_pending_spans=max_pending, max_unindexed_spans=max_unindexed, index=False)
         self.token = os.environ.get("LLMOBS_COLLECTOR_TOKEN") or None
+        self.host = host
         self.body_limit = body_limit
 
     def ingest(self, signal_name: str, request: Any, raw: bytes | None) -> None:
@@ -40,7 +42,8 @@ def main(argv: list[str]) -> int:
     server = _Server(sock.getsockname(), _Handler, bind_and_activate=False)
     server.socket.close()
     server.socket = sock
-    server.collector = _WorkerCollector(data_dir, int(body_limit), int(max_pending), int(max_unindexed))  # type: ignore[assignment]
+    server.collector = _WorkerCollector(data_dir, int(body_limit), int(max_pending), int(max_unindexed),  # type: ignore[assignment]
+                                        str(sock.getsockname()[0]))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -33,7 +33,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317; -1 disables)")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help=f"where the database lives (default {DEFAULT_DATA_DIR})")
     p.add_argument("--retention", default=None, help="drop spans older than this (e.g. 7d, 24h); default: keep")
-    p.add_argument("--token", default=os.environ.get("LLMOBS_COLLECTOR_TOKEN"),
+    p.add_argument("--token", default=os.environ.get("LLMOBS_COLLECTOR_TOKEN") or None,
                    help="bearer token required from clients (env LLMOBS_COLLECTOR_TOKEN)")
     p.add_argument("--workers", type=int, default=1,
                    help="OTLP/HTTP worker processes sharing the port (default 1)")
@@ -60,7 +60,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", default=os.environ.get("LLMOBS_COLLECTOR_URL", DEFAULT_URL),
                    help=f"collector to ask (default {DEFAULT_URL})")
     p.add_argument("--data-dir", default=None, help="read this collector data directory directly instead")
-    p.add_argument("--token", default=os.environ.get("LLMOBS_COLLECTOR_TOKEN"))
+    p.add_argument("--token", default=os.environ.get("LLMOBS_COLLECTOR_TOKEN") or None)
 
 
 def _filter_args(p: argparse.ArgumentParser) -> None:

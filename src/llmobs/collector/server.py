@@ -17,6 +17,7 @@ Binding to anything but a loopback address requires a bearer token: telemetry ho
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -48,6 +49,32 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _same(given: str | None, token: str) -> bool:
+    """A constant-time comparison (the time taken tells nothing of how much of the token matched)."""
+    return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+
+def bearer_ok(authorization: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` value carries the token in the Bearer scheme (its name in any case, as
+    RFC 7235 says)."""
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and _same(credentials.strip(), token)
+
+
+def _host_allowed(host_header: str | None, own_host: str) -> bool:
+    """A ``Host`` header naming localhost, a loopback address or the collector's own host, any port. A request
+    without one (HTTP/1.0, not a browser) is let through."""
+    if host_header is None:
+        return True
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:4318
+        host = host[1:host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host in ("localhost", own_host.lower().strip("[]")) or host.endswith(".localhost") or (
+        _is_loopback(host))
+
+
 def _empty_response(signal: str) -> Any:
     if signal == "traces":
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -69,6 +96,8 @@ class Collector:
                  grpc_port: int | None = 4317, token: str | None = None, retention_s: float | None = None,
                  body_limit: int = DEFAULT_BODY_LIMIT, max_pending_spans: int = 200_000,
                  max_unindexed_spans: int = 2_000_000, http_workers: int = 1) -> None:
+        if token is not None and not token.strip():
+            raise ConfigError("token", token, "a non-empty bearer token (or none, on a loopback address)")
         if not _is_loopback(host) and not token:
             raise ConfigError("host", host, "a loopback address, or any address together with a bearer token "
                               "(--token / LLMOBS_COLLECTOR_TOKEN)")
@@ -169,7 +198,33 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: exporters reuse their connections
+    # Headers and body go out in separate writes: with Nagle's algorithm the body waited for the client's
+    # delayed ACK, ~44 ms per reply on a kept-alive connection (an OTLP/JSON exporter capped near 22 req/s).
+    disable_nagle_algorithm = True
+    # A request whose headers or body stop arriving (or a kept-alive connection left idle) is closed after
+    # this long, instead of holding a server thread forever.
+    timeout = 30.0
     server: _Server
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (TimeoutError, ConnectionError):  # the client stalled mid-body or went away: close, quietly
+            self.close_connection = True
+
+    def parse_request(self) -> bool:
+        """The request line and headers, then the Host check: a collector without a token answers only to
+        loopback host names (and its own host), so a web page that rebinds its DNS name to 127.0.0.1 cannot
+        read the telemetry (prompts) from the user's browser."""
+        if not super().parse_request():
+            return False
+        collector = self.server.collector
+        if not collector.token and not _host_allowed(self.headers.get("Host"), collector.host):
+            self.close_connection = True
+            self._json(403, {"error": f"Host {self.headers.get('Host')!r} is not this collector's: without a "
+                                      "token it answers only to localhost, loopback addresses and --host"})
+            return False
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
@@ -200,9 +255,9 @@ class _Handler(BaseHTTPRequestHandler):
         token = self.server.collector.token
         if not token:
             return True
-        if self.headers.get("Authorization", "") == f"Bearer {token}":
+        if bearer_ok(self.headers.get("Authorization"), token):
             return True
-        if allow_cookie and _cookie_token(self.headers.get("Cookie", "")) == token:
+        if allow_cookie and _same(_cookie_token(self.headers.get("Cookie", "")), token):
             return True  # the web UI (GET only): set by ``/?token=...``, SameSite=Strict
         self._json(401, {"error": "missing or wrong bearer token"}, {"WWW-Authenticate": "Bearer"})
         return False
@@ -350,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The UI's static files. ``/?token=...`` (a collector with a token) checks the token and keeps it in
         an HttpOnly, SameSite=Strict cookie that the UI's API calls then carry."""
         token = self.server.collector.token
-        if token and params.get("token") == token and path == "":
+        if token and path == "" and _same(params.get("token"), token):
             cookie = f"{_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
             self._reply(303, b"", "text/plain", {"Location": "/", "Set-Cookie": cookie})
             return
@@ -408,7 +463,7 @@ def _grpc_server(collector: Collector, host: str, port: int) -> tuple[Any, int]:
     def export(signal: str, request: Any, context: Any, response: Any) -> Any:
         if token:
             metadata = dict(context.invocation_metadata())
-            if metadata.get("authorization") != f"Bearer {token}":
+            if not bearer_ok(metadata.get("authorization"), token):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         try:
             collector.ingest(signal, request, None)
