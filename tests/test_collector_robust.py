@@ -418,3 +418,64 @@ def test_an_empty_token_is_refused_at_start(tmp_path, token):
 
     with pytest.raises(ConfigError, match="token"):
         Collector(str(tmp_path), http_port=0, grpc_port=None, token=token)
+
+
+# --- ports and addresses ----------------------------------------------------------------------------------
+
+def test_a_second_collector_on_a_taken_grpc_port_is_refused(tmp_path):
+    """gRPC turns SO_REUSEPORT on by default: a second collector shared the port with the first, silently,
+    each taking part of the exports. Now it refuses to start, naming the port, and leaves nothing open."""
+    with Collector(str(tmp_path / "a"), http_port=0, grpc_port=0) as first:
+        with pytest.raises(OSError, match=f"OTLP/gRPC on 127.0.0.1:{first.grpc_port}"):
+            Collector(str(tmp_path / "b"), http_port=0, grpc_port=first.grpc_port)
+        with pytest.raises(OSError, match=f"OTLP/HTTP on 127.0.0.1:{first.http_port}"):
+            Collector(str(tmp_path / "c"), http_port=first.http_port, grpc_port=None)
+        assert post(first.http_endpoint + "/v1/traces", request(span(1, 1)).SerializeToString())[0] == 200
+
+
+def _ipv6_loopback():
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+def test_ipv6_loopback_serves_http_and_grpc(tmp_path):
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    with Collector(str(tmp_path), host="::1", http_port=0, grpc_port=0) as c:
+        assert c.http_endpoint.startswith("http://[::1]:")
+        assert post(c.http_endpoint + "/v1/traces", request(span(1, 1)).SerializeToString())[0] == 200
+        with grpc.insecure_channel(f"[::1]:{c.grpc_port}") as channel:
+            trace_service_pb2_grpc.TraceServiceStub(channel).Export(request(span(1, 2)), timeout=10)
+        assert get(c.http_endpoint + "/api/health")["spans"] == 2
+
+
+# --- the CLI shows what arrives in telemetry, never runs it in the operator's terminal ---------------------
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m\nfake line\x9b"
+
+
+def test_cli_output_escapes_control_characters(collector, capsys):
+    from llmobs.__main__ import main as cli
+
+    hostile = llm(1, 1, model=HOSTILE, provider=HOSTILE, error=True, error__type=HOSTILE)
+    hostile.name = HOSTILE
+    assert post(collector.http_endpoint + "/v1/traces", request(hostile, service=HOSTILE)
+                .SerializeToString())[0] == 200
+    capsys.readouterr()
+    url = collector.http_endpoint
+    for argv in (["trace", "--url", url, f"{1:032x}"], ["traces", "--url", url],
+                 ["report", "--url", url, "--since", "0", "--group-by", "service,provider,model"],
+                 ["report", "--url", url, "--since", "0", "--format", "csv", "--group-by", "model"]):
+        assert cli(argv) == 0, argv
+        out = capsys.readouterr().out
+        assert not any(ord(ch) < 0x20 and ch != "\n" or 0x7F <= ord(ch) < 0xA0 for ch in out), (argv, out)
+        assert "fake line" not in out.splitlines()  # a value cannot forge a line of its own
+        assert r"\x1b]0;pwned\x07" in out, (argv, out)

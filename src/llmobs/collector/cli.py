@@ -164,10 +164,10 @@ def _run_collector(args: argparse.Namespace) -> int:
         print(f"llmobs collector: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"llmobs collector: cannot bind: {exc}", file=sys.stderr)
+        print(f"llmobs collector: {exc}", file=sys.stderr)
         return 2
     collector.start()
-    grpc = f", OTLP/gRPC {args.host}:{collector.grpc_port}" if collector.grpc_port else ""
+    grpc = f", OTLP/gRPC {collector.grpc_endpoint}" if collector.grpc_port else ""
     print(f"llmobs collector: OTLP/HTTP and API on {collector.http_endpoint}{grpc}; data in "
           f"{collector.store.path}", flush=True)
     stop = threading.Event()
@@ -179,6 +179,17 @@ def _run_collector(args: argparse.Namespace) -> int:
 
 
 # --- formatting ---------------------------------------------------------------------------------------------
+
+# C0 controls, DEL and C1 controls: telemetry is written by whoever can reach the collector, and printed
+# as is, "ESC ] 0 ; ... BEL" would retitle the operator's terminal and "ESC [ 31 m" colour it.
+_CONTROLS = {c: (f"\\x{c:02x}" if c not in (9, 10, 13) else {9: "\\t", 10: "\\n", 13: "\\r"}[c])
+             for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\n``)."""
+    return text.translate(_CONTROLS)
+
 
 def _fmt(value: Any, kind: str = "") -> str:
     if value is None:
@@ -197,6 +208,7 @@ def _fmt(value: Any, kind: str = "") -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
+    rows = [[printable(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False))]
     lines.append("  ".join("-" * w for w in widths))
@@ -224,7 +236,8 @@ def report_csv(rows: list[dict[str, Any]], group_by: tuple[str, ...]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*group_by, *queries.REPORT_FIELDS])
     for r in rows:
-        writer.writerow([*(r.get(g) for g in group_by), *(r.get(f) for f in queries.REPORT_FIELDS)])
+        writer.writerow([printable(v) if isinstance(v, str) else v
+                         for v in (*(r.get(g) for g in group_by), *(r.get(f) for f in queries.REPORT_FIELDS))])
     return out.getvalue()
 
 
@@ -261,7 +274,7 @@ def tree_text(roots: list[dict[str, Any]]) -> str:
         if span.get("status_code") == 2:
             facts.append(f"ERROR {span.get('error_type') or ''}".strip())
         connector = "" if top else ("└─ " if last else "├─ ")
-        lines.append(f"{prefix}{connector}{span['name']}  [{', '.join(facts)}]")
+        lines.append(f"{prefix}{connector}{printable(str(span['name']))}  [{printable(', '.join(facts))}]")
         children = span.get("children", [])
         for i, child in enumerate(children):
             walk(child, prefix + ("" if top else ("   " if last else "│  ")), i == len(children) - 1, False)

@@ -21,6 +21,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import socket
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,22 +114,34 @@ class Collector:
         self._children: list[Any] = []
         self.store = Store(data_dir, retention_s=retention_s, max_pending_spans=max_pending_spans,
                            max_unindexed_spans=max_unindexed_spans)
-        self._http = _Server((host, http_port), _Handler)
-        self._http.collector = self
-        self.http_port = self._http.server_address[1]
         self._grpc: Any = None
         self.grpc_port: int | None = None
-        if grpc_port is not None:
-            self._grpc, self.grpc_port = _grpc_server(self, host, grpc_port)
+        try:
+            try:
+                self._http = _Server((host, http_port), _Handler)
+            except OSError as exc:
+                raise OSError(f"cannot listen for OTLP/HTTP on {_bracketed(host)}:{http_port}: "
+                              f"{exc.strerror or exc}") from None
+            self._http.collector = self
+            self.http_port = self._http.server_address[1]
+            if grpc_port is not None:
+                try:
+                    self._grpc, self.grpc_port = _grpc_server(self, host, grpc_port)
+                except BaseException:
+                    self._http.server_close()
+                    raise
+        except BaseException:  # nothing is left open: the store's threads and the HTTP socket are closed
+            self.store.close()
+            raise
         self._threads: list[threading.Thread] = []
 
     @property
     def http_endpoint(self) -> str:
-        return f"http://{self.host}:{self.http_port}"
+        return f"http://{_bracketed(self.host)}:{self.http_port}"
 
     @property
     def grpc_endpoint(self) -> str | None:
-        return None if self.grpc_port is None else f"http://{self.host}:{self.grpc_port}"
+        return None if self.grpc_port is None else f"http://{_bracketed(self.host)}:{self.grpc_port}"
 
     def start(self) -> Collector:
         self._start_workers()
@@ -194,6 +207,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     collector: Collector
+
+    def __init__(self, address: tuple[str, int], handler: Any, bind_and_activate: bool = True) -> None:
+        if ":" in address[0]:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
+            address = (address[0].strip("[]"), address[1])
+        super().__init__(address, handler, bind_and_activate)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -456,7 +475,10 @@ def _grpc_server(collector: Collector, host: str, port: int) -> tuple[Any, int]:
     limit = DEFAULT_BODY_LIMIT
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="llmobs-collector-grpc"),
-        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)],
+        # so_reuseport off: gRPC turns it on by default, and a second collector then shared the port with the
+        # first, silently, each getting part of the exports.
+        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit),
+                 ("grpc.so_reuseport", 0)],
     )
     token = collector.token
 
@@ -488,5 +510,17 @@ def _grpc_server(collector: Collector, host: str, port: int) -> tuple[Any, int]:
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{_bracketed(host)}:{port}"
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as exc:  # grpc raises where it cannot bind
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: {exc} (is another collector running?)") from None
+    if not bound:
+        raise OSError(f"cannot listen for OTLP/gRPC on {address}: the port is in use or the address is not "
+                      "this machine's (is another collector running?)")
     return server, bound
+
+
+def _bracketed(host: str) -> str:
+    """An address as it stands before ``:port``: IPv6 in brackets."""
+    return f"[{host.strip('[]')}]" if ":" in host else host
