@@ -476,6 +476,6 @@ def test_cli_output_escapes_control_characters(collector, capsys):
                  ["report", "--url", url, "--since", "0", "--format", "csv", "--group-by", "model"]):
         assert cli(argv) == 0, argv
         out = capsys.readouterr().out
-        assert not any(ord(ch) < 0x20 and ch != "\n" or 0x7F <= ord(ch) < 0xA0 for ch in out), (argv, out)
+        assert not any((ord(ch) < 0x20 and ch != "\n") or 0x7F <= ord(ch) < 0xA0 for ch in out), (argv, out)
         assert "fake line" not in out.splitlines()  # a value cannot forge a line of its own
         assert r"\x1b]0;pwned\x07" in out, (argv, out)
