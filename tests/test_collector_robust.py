@@ -479,3 +479,76 @@ def test_cli_output_escapes_control_characters(collector, capsys):
         assert not any((ord(ch) < 0x20 and ch != "\n") or 0x7F <= ord(ch) < 0xA0 for ch in out), (argv, out)
         assert "fake line" not in out.splitlines()  # a value cannot forge a line of its own
         assert r"\x1b]0;pwned\x07" in out, (argv, out)
+
+
+# --- the CLI answers mistakes with one clear line and a non-zero exit, never a traceback --------------------
+
+def _cli(argv, capsys):
+    from llmobs.__main__ import main as cli
+
+    capsys.readouterr()
+    try:
+        code = cli(argv)
+    except SystemExit as exc:  # argparse: its usage line, then the error
+        code = exc.code
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err, captured.err
+    return code, captured.err.strip().splitlines()[-1] if captured.err.strip() else ""
+
+
+def test_cli_mistakes_get_one_clear_line(collector, tmp_path, capsys):
+    url = collector.http_endpoint
+    assert post(url + "/v1/traces", request(llm(5, 1)).SerializeToString())[0] == 200
+    cases = [
+        (["report", "--url", url, "--since", "99999999999999999999"], "--since"),
+        (["report", "--url", url, "--since", "2h", "--until", "3h"], "before --since"),
+        (["report", "--url", url, "--group-by", ""], "--group-by"),
+        (["report", "--url", url, "--group-by", "colour"], "colour"),
+        (["trace", "--url", url, f"{5:032x}?x=1"], "not a trace id"),
+        (["traces", "--url", url, "--limit", "-1"], "--limit"),
+        (["traces", "--url", url, "--limit", "0"], "--limit"),
+        (["traces", "--url", url, "--offset", "-5"], "--offset"),
+        (["collector", "--port", "99999"], "--port"),
+        (["collector", "--retention", "forever"], "--retention"),
+        (["collector", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d"), "--port", "0", "--grpc-port", "-1"],
+         "host"),
+    ]
+    for argv, needle in cases:
+        code, line = _cli(argv, capsys)
+        assert code not in (0, None) and needle in line, (argv, code, line)
+        assert "llmobs: llmobs" not in line and "collector: llmobs:" not in line, line
+    code, _ = _cli(["trace", "--url", url, f"{5:032x} "], capsys)  # a pasted id with a space is fine
+    assert code == 0
+
+
+def test_collector_start_mistakes_name_the_cause(collector, tmp_path, capsys):
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("x")
+    code, line = _cli(["collector", "--data-dir", str(a_file), "--port", "0", "--grpc-port", "-1"], capsys)
+    assert code == 2 and "a directory (this is a file)" in line, line
+    same_dir = str(collector.store.dir)
+    code, line = _cli(["collector", "--data-dir", same_dir, "--port", "0", "--grpc-port", "-1"], capsys)
+    assert code == 2 and "another collector is using the data directory" in line, line
+    code, line = _cli(["collector", "--data-dir", str(tmp_path / "x"), "--port", str(collector.http_port),
+                       "--grpc-port", "-1"], capsys)
+    assert code == 2 and f"OTLP/HTTP on 127.0.0.1:{collector.http_port}" in line, line
+
+
+def test_unknown_api_parameters_are_a_400(collector):
+    status, body = _get_status(collector.http_endpoint + "/api/traces?tag=x")
+    assert status == 400 and body["error"].startswith("tag: not a parameter of /api/traces")
+    status, body = _get_status(collector.http_endpoint + "/api/report?group_by=model&limit=5")
+    assert status == 400 and body["error"].startswith("limit:")
+
+
+def test_cli_into_a_closed_pipe_ends_quietly(collector):
+    import subprocess
+    import sys
+
+    assert post(collector.http_endpoint + "/v1/traces", request(*[span(i + 1, 1) for i in range(2000)])
+                .SerializeToString())[0] == 200
+    code = ("import sys; from llmobs.__main__ import main; "
+            f"sys.exit(main(['traces', '--url', {collector.http_endpoint!r}, '--limit', '2000']))")
+    done = subprocess.run(f"{sys.executable} -c \"{code}\" | head -1", shell=True, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout.startswith("trace") and done.stderr == "", done.stderr

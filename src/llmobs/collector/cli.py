@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import http.client
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -29,13 +31,13 @@ DEFAULT_URL = "http://127.0.0.1:4318"
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("collector", help="run the reference collector: OTLP receiver, store, query API")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (non-loopback needs --token)")
-    p.add_argument("--port", type=int, default=4318, help="OTLP/HTTP and query API port (default 4318)")
-    p.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317; -1 disables)")
+    p.add_argument("--port", type=_int_in(0, 65535), default=4318, help="OTLP/HTTP and query API port (default 4318)")
+    p.add_argument("--grpc-port", type=_int_in(-1, 65535), default=4317, help="OTLP/gRPC port (default 4317; -1 disables)")
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help=f"where the database lives (default {DEFAULT_DATA_DIR})")
-    p.add_argument("--retention", default=None, help="drop spans older than this (e.g. 7d, 24h); default: keep")
+    p.add_argument("--retention", type=_duration, default=None, help="drop spans older than this (e.g. 7d, 24h); default: keep")
     p.add_argument("--token", default=os.environ.get("LLMOBS_COLLECTOR_TOKEN") or None,
                    help="bearer token required from clients (env LLMOBS_COLLECTOR_TOKEN)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=_int_in(1, 64), default=1,
                    help="OTLP/HTTP worker processes sharing the port (default 1)")
 
     for name, help_text in (("traces", "list traces, newest first"), ("report", "per-model report")):
@@ -43,8 +45,8 @@ def add_commands(sub: Any) -> None:
         _source_args(q)
         _filter_args(q)
         if name == "traces":
-            q.add_argument("--limit", type=int, default=20)
-            q.add_argument("--offset", type=int, default=0)
+            q.add_argument("--limit", type=_int_in(1, 10_000), default=20)
+            q.add_argument("--offset", type=_int_in(0, 10**9), default=0)
             q.add_argument("--format", choices=("table", "json"), default="table")
         else:
             q.add_argument("--group-by", default="provider,model",
@@ -72,15 +74,57 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search", "-q", dest="q", default=None, help="text in captured prompts and completions")
 
 
+def _int_in(low: int, high: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _duration(text: str) -> float:
+    try:
+        return queries.parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `llmobs traces | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _check_range(args: argparse.Namespace) -> None:
+    since, until = (queries._named(queries.parse_time, f"--{k}", getattr(args, k, None)) for k in ("since", "until"))
+    if since is not None and until is not None and until < since:
+        raise ValueError(f"--until {args.until} is before --since {args.since}")
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "collector":
         return _run_collector(args)
     try:
+        if args.command in ("traces", "report"):
+            _check_range(args)
         if args.command == "traces":
             traces = _fetch(args, "/api/traces", _params(args, limit=args.limit, offset=args.offset))["traces"]
             print(json.dumps(traces, indent=2) if args.format == "json" else traces_table(traces))
         elif args.command == "report":
             group_by = tuple(g.strip() for g in args.group_by.split(",") if g.strip())
+            if not group_by:
+                raise ValueError(f"--group-by takes one or more of {', '.join(queries.GROUPS)}, comma-separated")
             rows = _fetch(args, "/api/report", _params(args, group_by=",".join(group_by)))["rows"]
             if args.format == "json":
                 print(json.dumps(rows, indent=2))
@@ -89,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(report_table(rows, group_by))
         elif args.command == "trace":
-            data = _fetch(args, f"/api/traces/{args.trace_id}", {})
+            trace_id = args.trace_id.strip()
+            if not _TRACE_ID.match(trace_id):
+                raise ValueError(f"{args.trace_id!r} is not a trace id (32 hex digits)")
+            data = _fetch(args, f"/api/traces/{trace_id.lower()}", {})
             print(json.dumps(data, indent=2) if args.format == "json" else tree_text(data["spans"]))
     except LookupError as exc:
         print(f"llmobs {args.command}: {exc}", file=sys.stderr)
@@ -119,12 +166,20 @@ def _fetch(args: argparse.Namespace, path: str, params: dict[str, Any]) -> dict[
             return dict(json.loads(response.read()))
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")
+        try:
+            detail = str(json.loads(detail).get("error", detail))
+        except (ValueError, AttributeError):
+            pass
         if exc.code == 404:
-            raise LookupError(json.loads(detail).get("error", detail) if detail.startswith("{") else detail) from None
-        raise ValueError(f"{url}: HTTP {exc.code}: {detail}") from None
+            raise LookupError(detail) from None
+        if exc.code == 400:
+            raise ValueError(detail) from None
+        raise ValueError(f"{args.url}: HTTP {exc.code}: {detail}") from None
     except urllib.error.URLError as exc:
         raise LookupError(f"no collector answers at {args.url} ({exc.reason}); start one with `llmobs collector`"
                           " or pass --data-dir") from None
+    except (OSError, http.client.HTTPException) as exc:  # the connection dropped, or timed out
+        raise LookupError(f"the collector at {args.url} did not answer ({type(exc).__name__}: {exc})") from None
 
 
 def _local(data_dir: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -155,13 +210,13 @@ def _run_collector(args: argparse.Namespace) -> int:
     from .._errors import ConfigError
     from .server import Collector
 
-    retention = queries.parse_duration(args.retention) if args.retention else None
+    retention = args.retention
     try:
         collector = Collector(args.data_dir, host=args.host, http_port=args.port,
                               grpc_port=None if args.grpc_port < 0 else args.grpc_port, token=args.token,
                               retention_s=retention, http_workers=args.workers)
     except ConfigError as exc:
-        print(f"llmobs collector: {exc}", file=sys.stderr)
+        print(f"llmobs collector: {str(exc).removeprefix('llmobs: ')}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"llmobs collector: {exc}", file=sys.stderr)

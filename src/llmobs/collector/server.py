@@ -50,6 +50,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_FILTER_PARAMS = frozenset({"service", "provider", "model", "status", "user", "session", "since", "until", "q"})
+_API_PARAMS: dict[str, frozenset[str]] = {
+    "/api/health": frozenset(), "/api/traces/": frozenset(),
+    "/api/traces": _FILTER_PARAMS | {"limit", "offset"},
+    "/api/report": _FILTER_PARAMS | {"group_by", "format"},
+    "/api/timeseries": _FILTER_PARAMS | {"bucket"},
+    "/api/facets": _FILTER_PARAMS,
+    "/api/usage": _FILTER_PARAMS | {"by", "limit", "offset"},
+}
+
+
 def _same(given: str | None, token: str) -> bool:
     """A constant-time comparison (the time taken tells nothing of how much of the token matched)."""
     return given is not None and hmac.compare_digest(given.encode(), token.encode())
@@ -114,6 +125,10 @@ class Collector:
         self._children: list[Any] = []
         self.store = Store(data_dir, retention_s=retention_s, max_pending_spans=max_pending_spans,
                            max_unindexed_spans=max_unindexed_spans)
+        if not self.store.indexing:  # another collector holds the data directory's indexer lock
+            self.store.close()
+            raise OSError(f"another collector is using the data directory {data_dir}: stop it, or give this one "
+                          "another --data-dir")
         self._grpc: Any = None
         self.grpc_port: int | None = None
         try:
@@ -381,6 +396,11 @@ class _Handler(BaseHTTPRequestHandler):
                                       "from the received requests"})
 
     def _api(self, path: str, params: dict[str, str], store: Store) -> None:
+        known = _API_PARAMS.get("/api/traces/" if path.startswith("/api/traces/") else path)
+        unknown = sorted(set(params) - known) if known is not None else []
+        if known is not None and unknown:  # a misspelt filter would otherwise answer everything
+            raise ValueError(f"{unknown[0]}: not a parameter of {path}; it takes "
+                             f"{', '.join(sorted(known)) or 'none'}")
         conn = store.reader()
         if path != "/api/health":
             store.sync()  # answers include every span acknowledged before this query

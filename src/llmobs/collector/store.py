@@ -201,6 +201,10 @@ class Store:
                  max_pending_spans: int = 200_000, max_unindexed_spans: int = 2_000_000,
                  commit_timeout_s: float = 30.0, index: bool = True) -> None:
         self.dir = Path(data_dir)
+        if self.dir.exists() and not self.dir.is_dir():
+            from .._errors import ConfigError
+
+            raise ConfigError("data directory", str(data_dir), "a directory (this is a file)")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "llmobs.db"
         self.received_path = self.dir / "received.db"
