@@ -552,3 +552,25 @@ def test_cli_into_a_closed_pipe_ends_quietly(collector):
     done = subprocess.run(f"{sys.executable} -c \"{code}\" | head -1", shell=True, capture_output=True,
                           text=True, timeout=60)
     assert done.stdout.startswith("trace") and done.stderr == "", done.stderr
+
+
+# --- memory: large bodies one at a time ---------------------------------------------------------------------
+
+def test_large_bodies_are_decoded_one_at_a_time(tmp_path, monkeypatch):
+    """A large body's Python objects take several times its bytes: while one is decoded, another gets 503 +
+    Retry-After after a short wait (its bytes read and dropped, never held); small requests go on meanwhile."""
+    from llmobs.collector import server as server_module
+
+    monkeypatch.setattr(server_module, "_LARGE_WAIT_S", 0.2)
+    big = request(*[span(1, i + 1, name="x" * 1000) for i in range(1200)]).SerializeToString()
+    assert len(big) > server_module._LARGE_BODY
+    with Collector(str(tmp_path), http_port=0, grpc_port=None) as c:
+        assert c.large_bodies.acquire(timeout=1)  # as if another large body were being decoded
+        try:
+            status, _reply, headers = post(c.http_endpoint + "/v1/traces", big)
+            assert status == 503 and headers.get("Retry-After") == "1"
+            assert post(c.http_endpoint + "/v1/traces", request(span(2, 1)).SerializeToString())[0] == 200
+        finally:
+            c.large_bodies.release()
+        assert post(c.http_endpoint + "/v1/traces", big)[0] == 200
+        assert c.store.count() == 1201

@@ -27,6 +27,7 @@ class _WorkerCollector:
         self.store = Store(data_dir, max_pending_spans=max_pending, max_unindexed_spans=max_unindexed, index=False)
         self.token = os.environ.get("LLMOBS_COLLECTOR_TOKEN") or None
         self.host = host
+        self.large_bodies = threading.Semaphore(1)
         self.body_limit = body_limit
 
     def ingest(self, signal_name: str, request: Any, raw: bytes | None) -> None:

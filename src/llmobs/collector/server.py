@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .._errors import ConfigError
 from . import otlp, queries
-from .store import Overloaded, StorageUnavailable, Store
+from .store import Overloaded, StorageUnavailable, Store, give_memory_back
 
 logger = logging.getLogger("llmobs.collector")
 
@@ -61,6 +61,11 @@ _API_PARAMS: dict[str, frozenset[str]] = {
 }
 
 
+# Bodies past this many bytes are decoded one at a time (Collector.large_bodies), and the memory they took is
+# handed back to the system afterwards: decoding a 32 MB OTLP/JSON body holds ~150 MB of Python objects, and
+# four at once left the process at 550 MB for good (glibc keeps freed memory in its arenas).
+_LARGE_BODY = 1 << 20
+_LARGE_WAIT_S = 10.0
 def _same(given: str | None, token: str) -> bool:
     """A constant-time comparison (the time taken tells nothing of how much of the token matched)."""
     return given is not None and hmac.compare_digest(given.encode(), token.encode())
@@ -123,6 +128,7 @@ class Collector:
         self.max_pending_spans = max_pending_spans
         self.max_unindexed_spans = max_unindexed_spans
         self._children: list[Any] = []
+        self.large_bodies = threading.Semaphore(1)  # see _LARGE_BODY
         self.store = Store(data_dir, retention_s=retention_s, max_pending_spans=max_pending_spans,
                            max_unindexed_spans=max_unindexed_spans)
         if not self.store.indexing:  # another collector holds the data directory's indexer lock
@@ -337,6 +343,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._drain(length)
             self._otlp_error(413, f"body of {length} bytes is over the limit of {limit}", as_json)
             return
+        large = length > _LARGE_BODY
+        if large and not self.server.collector.large_bodies.acquire(timeout=_LARGE_WAIT_S):
+            # Another large body is being decoded: its Python objects take several times its bytes. One at a
+            # time bounds what the process holds; the exporter retries. The body is read and dropped in 64 KiB
+            # pieces (never held), so the client gets its 503 and the connection stays usable.
+            self._drain(length)
+            self._otlp_error(503, f"a body of {length} bytes waits for another large one, retry later", as_json,
+                             {"Retry-After": "1"})
+            return
+        try:
+            self._ingest_body(signal, length, content_type, as_json, limit)
+        finally:
+            if large:
+                self.server.collector.large_bodies.release()
+                give_memory_back()
+
+    def _ingest_body(self, signal: str, length: int, content_type: str, as_json: bool, limit: int) -> None:
         body = self.rfile.read(length)
         try:
             data = otlp.decompress(body, self.headers.get("Content-Encoding"), limit)

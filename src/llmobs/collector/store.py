@@ -81,6 +81,33 @@ _INDEX_BATCH_SPANS = 32768  # spans per index transaction: each commit rewrites 
 # bigger transactions touch each hot page once for more rows (8,192: ~50 µs per span at depth; 32,768: ~33)
 
 
+_trim_lock = threading.Lock()
+_malloc_trim: Any = None
+
+
+def give_memory_back() -> None:
+    """glibc's ``malloc_trim(0)``: return the free memory of the heap and its arenas to the system (a few ms;
+    nothing elsewhere, where it does not exist)."""
+    global _malloc_trim
+    if not _trim_lock.acquire(blocking=False):
+        return  # another thread is trimming
+    try:
+        if _malloc_trim is None:
+            _malloc_trim = False
+            try:
+                import ctypes
+                import ctypes.util
+
+                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                _malloc_trim = libc.malloc_trim
+            except (OSError, AttributeError):
+                pass
+        if _malloc_trim:
+            _malloc_trim(0)
+    finally:
+        _trim_lock.release()
+
+
 class Overloaded(Exception):
     """The write queue (or the backlog of spans waiting to be indexed) is full: retry later (503 + Retry-After)."""
 
@@ -101,6 +128,8 @@ def _is_data_error(exc: BaseException) -> bool:
         isinstance(exc, sqlite3.OperationalError) and "overflow" in str(exc).lower())
 
 
+_IDLE_TRIM_S = 2.0  # the indexer gives its memory back after this long without work
+_WRITER_CACHE_KIB = 8192  # the writer only appends: a big page cache held blob pages it never reads again
 _BACKOFF_S = (0.05, 5.0)  # the indexer's wait after a failure: doubling from the first to the second
 _BEHIND_S = 5.0  # /api/health says "degraded" once an acknowledged request has waited this long for indexing
 _CLAMP_LOG_LIMIT = 20  # clamped spans named in the log (each one is counted in /api/health)
@@ -229,6 +258,7 @@ class Store:
         self._indexed = threading.Condition()
         self._indexed_upto = 0
         self._writer_conn = _connect(self.received_path)
+        self._writer_conn.execute(f"PRAGMA cache_size=-{_WRITER_CACHE_KIB}")
         self._writer_conn.executescript(_RECEIVED_SCHEMA)
         (identity,) = self._writer_conn.execute("SELECT value FROM received_meta WHERE key = 'identity'").fetchone()
         (received_upto,) = self._writer_conn.execute("SELECT coalesce(max(id), 0) FROM payloads").fetchone()
@@ -425,6 +455,7 @@ class Store:
         self._set_indexed(upto)
         last_retention = time.monotonic()
         backoff = _BACKOFF_S[0]
+        indexed_since_trim, last_indexed = False, 0.0
         try:
             while not self._closed:
                 try:
@@ -442,6 +473,12 @@ class Store:
                     self.index_failure = None
                 backoff = _BACKOFF_S[0]
                 if done == upto:
+                    if indexed_since_trim and time.monotonic() - last_indexed > _IDLE_TRIM_S:
+                        # Idle a while: the page cache (up to 256 MiB) and what the batches' rows took go back
+                        # to the system; a new burst reads its pages from the OS's file cache again.
+                        indexed_since_trim = False
+                        conn.execute("PRAGMA shrink_memory")
+                        give_memory_back()
                     if self.retention_s is not None and time.monotonic() - last_retention > 60:
                         last_retention = time.monotonic()
                         self.apply_retention(wait=False)
@@ -449,6 +486,7 @@ class Store:
                     self._wake.clear()
                     continue
                 upto = done
+                indexed_since_trim, last_indexed = True, time.monotonic()
                 self._set_indexed(upto)
         finally:
             conn.close()
