@@ -199,7 +199,9 @@ def _open_index(path: Path, received_identity: str, received_upto: int) -> None:
             finally:
                 conn.close()
             return
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError:  # locked or busy (another process writes): not a damaged file
+            raise
+        except sqlite3.DatabaseError:  # "file is not a database", "database disk image is malformed"
             if attempt == 2:
                 raise
 
@@ -560,7 +562,11 @@ class Store:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_upto', ?)", (upto,))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT (a full disk) may have rolled back already
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             raise
         for payload_id, exc in poison:
             self.index_errors += 1
