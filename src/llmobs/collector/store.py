@@ -588,7 +588,8 @@ class Store:
 
     def sync(self, timeout: float = 10.0) -> bool:
         """Wait until every request committed before this call is indexed, so a query sees every span that was
-        acknowledged before it started. False if that did not happen within ``timeout``."""
+        acknowledged before it started. False if that did not happen within ``timeout``, and at once while the
+        indexer is failing (waiting would not help; /api/health says why)."""
         reader = self.reader()
         target = reader.execute("SELECT coalesce(max(id), 0) FROM received.payloads").fetchone()[0]
         deadline = time.monotonic() + timeout
@@ -600,6 +601,8 @@ class Store:
                 upto = int(found[0]) if found else 0
             if upto >= target:
                 return True
+            if self.index_failure is not None:
+                return False
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
