@@ -304,6 +304,7 @@ def _get_status(url):
     ("/api/usage?limit=99999999999999999999", "limit"), ("/api/usage?offset=-5", "offset"),
     ("/api/traces?limit=0", "limit"), ("/api/traces?limit=ten", "limit"),
     ("/api/timeseries?bucket=99999999999999999999", "bucket"), ("/api/timeseries?bucket=0", "bucket"),
+    ("/api/traces?since=2h&until=3h", "until"),
 ])
 def test_a_bad_query_parameter_is_a_400_naming_it(collector, query, name):
     status, body = _get_status(collector.http_endpoint + query)
@@ -503,8 +504,9 @@ def test_cli_mistakes_get_one_clear_line(collector, tmp_path, capsys):
     url = collector.http_endpoint
     assert post(url + "/v1/traces", request(llm(5, 1)).SerializeToString())[0] == 200
     cases = [
-        (["report", "--url", url, "--since", "99999999999999999999"], "--since"),
-        (["report", "--url", url, "--since", "2h", "--until", "3h"], "before --since"),
+        (["report", "--url", url, "--since", "99999999999999999999"], "since: '99999999999999999999'"),
+        (["report", "--url", url, "--since", "2h", "--until", "3h"], "until: '3h' is before since '2h'"),
+        (["traces", "--data-dir", str(collector.store.dir), "--since", "2h", "--until", "3h"], "is before since"),
         (["report", "--url", url, "--group-by", ""], "--group-by"),
         (["report", "--url", url, "--group-by", "colour"], "colour"),
         (["trace", "--url", url, f"{5:032x}?x=1"], "not a trace id"),

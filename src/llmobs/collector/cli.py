@@ -45,8 +45,8 @@ def add_commands(sub: Any) -> None:
         _source_args(q)
         _filter_args(q)
         if name == "traces":
-            q.add_argument("--limit", type=_int_in(1, 10_000), default=20)
-            q.add_argument("--offset", type=_int_in(0, 10**9), default=0)
+            q.add_argument("--limit", type=_int_in(*queries.LIMIT_RANGE), default=20)
+            q.add_argument("--offset", type=_int_in(*queries.OFFSET_RANGE), default=0)
             q.add_argument("--format", choices=("table", "json"), default="table")
         else:
             q.add_argument("--group-by", default="provider,model",
@@ -106,18 +106,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def _check_range(args: argparse.Namespace) -> None:
-    since, until = (queries._named(queries.parse_time, f"--{k}", getattr(args, k, None)) for k in ("since", "until"))
-    if since is not None and until is not None and until < since:
-        raise ValueError(f"--until {args.until} is before --since {args.since}")
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.command == "collector":
         return _run_collector(args)
     try:
-        if args.command in ("traces", "report"):
-            _check_range(args)
         if args.command == "traces":
             traces = _fetch(args, "/api/traces", _params(args, limit=args.limit, offset=args.offset))["traces"]
             print(json.dumps(traces, indent=2) if args.format == "json" else traces_table(traces))
@@ -148,8 +140,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _params(args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
-    params = {k: getattr(args, k) for k in ("since", "until", "service", "provider", "model", "user", "session",
-                                             "status", "q")}
+    params = {k: getattr(args, k) for k in queries.FILTER_PARAMS}
     params.update(extra)
     return {k: v for k, v in params.items() if v is not None}
 

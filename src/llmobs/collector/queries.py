@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import semconv as sc
 from . import rollup
-from .otlp import bucket_value, span_details, spans_of
+from .otlp import INT64_MAX, bucket_value, span_details, spans_of
 
 LLM_OPERATIONS = sc.LLM_OPERATIONS
 _LLM_OPS_SQL = rollup.LLM_OPERATIONS_SQL  # "operation IN (...)": the spans that are LLM calls
@@ -41,8 +41,10 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNIT_S[match.group(2)]
 
 
-_MAX_NS = 2**63 - 1  # what the index's times can hold (the year 2262)
 MAX_BUCKET_S = 3650 * 86400.0
+# The query parameters that filter (Filters.from_params), and the range of a page's limit and offset.
+FILTER_PARAMS = ("service", "provider", "model", "status", "user", "session", "since", "until", "q")
+LIMIT_RANGE, OFFSET_RANGE = (1, 10_000), (0, 10**9)
 
 
 def parse_time(text: str | None, now_ns: int | None = None) -> int | None:
@@ -51,7 +53,7 @@ def parse_time(text: str | None, now_ns: int | None = None) -> int | None:
     if text is None or text == "":
         return None
     ns = _parse_time(text, now_ns)
-    if not 0 <= ns <= _MAX_NS:
+    if not 0 <= ns <= INT64_MAX:  # what a span's times can be in the index
         raise ValueError(f"{text!r} is not a time from 1970 to 2262")
     return ns
 
@@ -82,7 +84,7 @@ def _parse_time(text: str, now_ns: int | None) -> int:
         return -1
 
 
-def _named(parse: Any, name: str, value: Any) -> Any:
+def named(parse: Any, name: str, value: Any) -> Any:
     """``parse(value)``, its ValueError naming the parameter."""
     try:
         return parse(value)
@@ -104,9 +106,15 @@ def int_param(params: dict[str, Any], name: str, default: int, low: int, high: i
     return value
 
 
+def page_params(params: dict[str, Any], default_limit: int) -> tuple[int, int]:
+    """``limit`` and ``offset`` of a page (LIMIT_RANGE, OFFSET_RANGE); a ValueError naming a bad one."""
+    return (int_param(params, "limit", default_limit, *LIMIT_RANGE),
+            int_param(params, "offset", 0, *OFFSET_RANGE))
+
+
 def bucket_param(params: dict[str, Any], default: str = "1h") -> float:
     """The ``bucket`` of a time series: a duration from 1 s to 3650 days."""
-    seconds = _named(parse_duration, "bucket", params.get("bucket") or default)
+    seconds = named(parse_duration, "bucket", params.get("bucket") or default)
     if not 1 <= seconds <= MAX_BUCKET_S:
         raise ValueError(f"bucket: {params.get('bucket')!r} is not a duration from 1s to 3650d")
     return seconds
@@ -126,14 +134,18 @@ class Filters:
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Filters:
-        """From API query parameters / CLI options (``since``/``until`` as text, ``q`` for text search)."""
-        return cls(
+        """From API query parameters / CLI options (``since``/``until`` as text, ``q`` for text search). Raises
+        ValueError naming a bad parameter, or ``until`` before ``since``."""
+        filters = cls(
             service=params.get("service"), provider=params.get("provider"), model=params.get("model"),
             status=params.get("status"), user=params.get("user"), session=params.get("session"),
-            since_ns=_named(parse_time, "since", params.get("since")),
-            until_ns=_named(parse_time, "until", params.get("until")),
+            since_ns=named(parse_time, "since", params.get("since")),
+            until_ns=named(parse_time, "until", params.get("until")),
             text=params.get("q"),
         )
+        if filters.since_ns is not None and filters.until_ns is not None and filters.until_ns < filters.since_ns:
+            raise ValueError(f"until: {params['until']!r} is before since {params['since']!r}")
+        return filters
 
     def where(self, table: str = "spans") -> tuple[str, list[Any]]:
         """A SQL condition and its arguments, for the ``spans`` table, a rollup table (``rollup``; the

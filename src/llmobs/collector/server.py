@@ -50,7 +50,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-_FILTER_PARAMS = frozenset({"service", "provider", "model", "status", "user", "session", "since", "until", "q"})
+_FILTER_PARAMS = frozenset(queries.FILTER_PARAMS)
 _API_PARAMS: dict[str, frozenset[str]] = {
     "/api/health": frozenset(), "/api/traces/": frozenset(),
     "/api/traces": _FILTER_PARAMS | {"limit", "offset"},
@@ -419,9 +419,9 @@ class _Handler(BaseHTTPRequestHandler):
                                       "from the received requests"})
 
     def _api(self, path: str, params: dict[str, str], store: Store) -> None:
-        known = _API_PARAMS.get("/api/traces/" if path.startswith("/api/traces/") else path)
-        unknown = sorted(set(params) - known) if known is not None else []
-        if known is not None and unknown:  # a misspelt filter would otherwise answer everything
+        known = _API_PARAMS.get("/api/traces/" if path.startswith("/api/traces/") else path, frozenset(params))
+        unknown = sorted(set(params) - known)  # an unknown path is a 404 below
+        if unknown:  # a misspelt filter would otherwise answer everything
             raise ValueError(f"{unknown[0]}: not a parameter of {path}; it takes "
                              f"{', '.join(sorted(known)) or 'none'}")
         conn = store.reader()
@@ -431,8 +431,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, store.health())
         elif path == "/api/traces":
             self._json(200, {"traces": queries.list_traces(
-                conn, queries.Filters.from_params(params), queries.int_param(params, "limit", 50, 1, 10_000),
-                queries.int_param(params, "offset", 0, 0, 10**9))})
+                conn, queries.Filters.from_params(params), *queries.page_params(params, 50))})
         elif path.startswith("/api/traces/"):
             tree = queries.get_trace(conn, path.rsplit("/", 1)[1])
             if tree is None:
@@ -457,8 +456,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/api/usage":
             by = params.get("by", "user")
             self._json(200, {"by": by, "rows": queries.usage(
-                conn, queries.Filters.from_params(params), by, queries.int_param(params, "limit", 50, 1, 10_000),
-                queries.int_param(params, "offset", 0, 0, 10**9))})
+                conn, queries.Filters.from_params(params), by, *queries.page_params(params, 50))})
         else:
             self._json(404, {"error": f"no such endpoint: {path}"})
 
