@@ -65,7 +65,7 @@ def local_stack(service: str, key_env: str | Sequence[str] = "OPENAI_API_KEY", *
             llmobs.shutdown(timeout=5)
         return
     from llmobs.collector import Collector, queries
-    from llmobs.collector.cli import report_table, tree_text
+    from llmobs.collector.text import report_table, tree_text
     from llmobs.fake_llm import FakeLLMServer
 
     with ExitStack() as stack:

@@ -125,7 +125,7 @@ def main() -> None:
     except ImportError:
         raise SystemExit("the demo drives the real openai SDK: pip install 'llmobs[openai]'") from None
     from llmobs.collector import Collector, queries
-    from llmobs.collector.cli import report_table, tree_text
+    from llmobs.collector.text import report_table, tree_text
     from llmobs.fake_llm import FakeLLMServer
     from llmobs.instrumentation.openai import PROVIDER_HOSTS
 

@@ -442,7 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
             group_by = tuple(g for g in params.get("group_by", "provider,model").split(",") if g)
             rows = queries.report(conn, queries.Filters.from_params(params), group_by)
             if params.get("format") == "csv":
-                from .cli import report_csv
+                from .text import report_csv
 
                 self._reply(200, report_csv(rows, group_by).encode(), "text/csv")
             else:
