@@ -86,12 +86,12 @@ LANGCHAIN_VERSIONS = [
 
 
 def _tests_on(session: nox.Session, pins: list[str], distribution: str, tests: list[str], *,
-              lock: str = LOCK, extra_requirements: tuple[str, ...] = ()) -> None:
+              lock: str = LOCK) -> None:
     """Install the locked environment, then ``pins`` over it (the library under test at the release asked
     for, with what that release needs moved to match), print the installed version of ``distribution``, and
     run ``tests``."""
     _install_locked(session, lock)
-    session.install(*extra_requirements, *pins)
+    session.install(*pins)
     session.run("python", "-c", f"import importlib.metadata as m; print({distribution!r}, m.version({distribution!r}))")
     session.run("pytest", *tests, *session.posargs)
 
